@@ -1,0 +1,265 @@
+"""HTTP API of CONTRACT.md: parse, check who may do it, one hub call, serialise."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import __version__
+from .engine.errors import Forbidden, Malformed, NotFound, RateLimited, Unauthorized
+from .engine.model import Change
+from .engine.office import Device
+from .hub import Hub
+from .openapi import openapi_document
+
+api = Blueprint("api", __name__)
+
+PUBLIC_RATE = 10.0  # requests a second per client address, on public endpoints
+PUBLIC_BURST = 30.0
+
+
+def hub() -> Hub:
+    return current_app.extensions["jiaohao"]  # type: ignore[no-any-return]
+
+
+def device(*roles: str) -> Device:
+    """The device behind the bearer token; 401 without a valid one, 403 when its role may not."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send 'Authorization: Bearer TOKEN'. 缺少存取權杖。", code="missing_token")
+    dev = hub().office.device_for_token(token.strip())
+    if dev is None:
+        raise Unauthorized("This token is not known to the hub. 存取權杖無效。", code="invalid_token")
+    if roles and dev.role not in roles:
+        raise Forbidden(
+            f"A {dev.role} token may not do this (needs {' or '.join(roles)}). 此裝置沒有這個權限。",
+            code="role_not_allowed",
+        )
+    return dev
+
+
+def counter_device(cid: str) -> Device:
+    """Permission before existence: counter 3's token acting for counter 5 (or 99) is a 403."""
+    dev = device("counter", "admin")
+    if dev.role == "counter" and dev.counter != cid:
+        raise Forbidden(
+            f"This token belongs to counter {dev.counter}, not counter {cid}. 此裝置不屬於這個櫃台。",
+            code="wrong_counter",
+        )
+    if hub().office.counter(cid) is None:
+        raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
+    return dev
+
+
+def body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Malformed("The body is not valid JSON. 內容不是有效的 JSON。", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise Malformed("The body must be a JSON object. 內容必須是 JSON 物件。", code="invalid_json")
+    return data
+
+
+def field(data: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if value is None:
+        raise Malformed(f"'{name}' is required. 缺少欄位 {name}。", code="missing_field")
+    if not isinstance(value, str) or not value:
+        raise Malformed(f"'{name}' must be a non-empty string. 欄位 {name} 必須是文字。", code="invalid_field")
+    return value
+
+
+class _Buckets:
+    """A token bucket per client address for the public endpoints."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.lock = threading.Lock()
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if len(self.buckets) > 10000:
+                self.buckets.clear()
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                return False
+            self.buckets[key] = (tokens - 1, now)
+            return True
+
+
+_public = _Buckets(PUBLIC_RATE, PUBLIC_BURST)
+
+
+def ticket_response(tid: str, status: int = 200) -> tuple[Response, int]:
+    return jsonify({"ticket": hub().ticket_view(tid)}), status
+
+
+# -- anyone -----------------------------------------------------------------------------------
+
+@api.get("/health")
+def health() -> Any:
+    return jsonify({"status": "ok", "version": __version__})
+
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
+
+@api.get("/public/status")
+def public_status() -> Any:
+    if not _public.allow(request.remote_addr or "?"):
+        raise RateLimited("Too many requests from this address; poll at most every few seconds. 請稍候再查詢。")
+    h = hub()
+    state = h.state_json()
+    now_called: dict[str, str | None] = {s.id: None for s in h.office.services}
+    for call in reversed(state["recent_calls"]):
+        t = call["ticket"]
+        if not t.get("walk_in"):
+            now_called[t["service"]] = t["number"]
+    services = [
+        {
+            "id": s["id"], "name": s["name"], "now_calling": now_called.get(s["id"]), "waiting": s["waiting"],
+            "estimated_wait_s": s["estimated_wait_s"], "estimated_wait_range_s": s["estimated_wait_range_s"],
+            "open": s["open"],
+        }
+        for s in state["services"]
+    ]
+    resp = jsonify({"office": state["office"]["name"], "business_date": state["business_date"],
+                    "services": services})
+    resp.headers["Cache-Control"] = "public, max-age=5"
+    return resp
+
+
+# -- any token --------------------------------------------------------------------------------
+
+@api.get("/services")
+def services() -> Any:
+    device()
+    return jsonify({"services": hub().services_json()})
+
+
+@api.get("/state")
+def state() -> Any:
+    device()
+    return jsonify(hub().state_json())
+
+
+@api.get("/tickets/<tid>")
+def get_ticket(tid: str) -> Any:
+    device()
+    return ticket_response(tid)
+
+
+# -- kiosks -----------------------------------------------------------------------------------
+
+@api.post("/tickets")
+def issue() -> Any:
+    dev = device("kiosk", "admin")
+    data = body()
+    service = field(data, "service")
+    lane = field(data, "lane", "normal")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 200):
+        raise Malformed("Idempotency-Key must be 1 to 200 characters. Idempotency-Key 長度錯誤。",
+                        code="invalid_idempotency_key")
+    ticket, created = hub().issue(service, lane, dev.id, key)
+    return jsonify({"ticket": ticket}), 201 if created else 200
+
+
+@api.post("/tickets/<tid>/cancel")
+def cancel(tid: str) -> Any:
+    dev = device("kiosk", "admin")
+    h = hub()
+    h.run(lambda now: h.engine.cancel(tid, now, dev.id))
+    return ticket_response(tid)
+
+
+# -- counters ---------------------------------------------------------------------------------
+
+def _counter_op(cid: str, op: Callable[[Hub, datetime, str], Change]) -> Any:
+    dev = counter_device(cid)
+    h = hub()
+    change = h.run(lambda now: op(h, now, dev.id))
+    return change
+
+
+@api.post("/counters/<cid>/next")
+def call_next(cid: str) -> Any:
+    change = _counter_op(cid, lambda h, now, actor: h.engine.call_next(cid, now, actor))
+    if change.ticket is None:
+        return jsonify({"ticket": None})
+    return ticket_response(change.ticket)
+
+
+def _simple(name: str) -> Callable[[str], Any]:
+    def view(cid: str) -> Any:
+        change = _counter_op(cid, lambda h, now, actor: getattr(h.engine, name)(cid, now, actor))
+        assert change.ticket
+        return ticket_response(change.ticket)
+
+    view.__name__ = f"counter_{name}"
+    return view
+
+
+api.add_url_rule("/counters/<cid>/recall", view_func=_simple("recall"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/start", view_func=_simple("start"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/finish", view_func=_simple("finish"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/no-show", view_func=_simple("no_show"), methods=["POST"])
+
+
+@api.post("/counters/<cid>/transfer")
+def transfer(cid: str) -> Any:
+    counter_device(cid)
+    service = field(body(), "service")
+    change = _counter_op(cid, lambda h, now, actor: h.engine.transfer(cid, service, now, actor))
+    assert change.ticket
+    return ticket_response(change.ticket)
+
+
+@api.post("/counters/<cid>/walk-in")
+def walk_in(cid: str) -> Any:
+    counter_device(cid)
+    data = body()
+    service, lane = field(data, "service"), field(data, "lane", "normal")
+    change = _counter_op(cid, lambda h, now, actor: h.engine.walk_in(cid, service, lane, now, actor))
+    assert change.ticket
+    return ticket_response(change.ticket)
+
+
+def _open_close(is_open: bool) -> Callable[[str], Any]:
+    def view(cid: str) -> Any:
+        _counter_op(cid, lambda h, now, actor: h.engine.set_open(cid, is_open, now, actor))
+        with hub().lock:
+            return jsonify({"counter": hub().counter_json(cid)})
+
+    view.__name__ = "counter_open" if is_open else "counter_close"
+    return view
+
+
+api.add_url_rule("/counters/<cid>/open", view_func=_open_close(True), methods=["POST"])
+api.add_url_rule("/counters/<cid>/close", view_func=_open_close(False), methods=["POST"])
+
+
+@api.get("/counters/<cid>")
+def get_counter(cid: str) -> Any:
+    device()
+    if hub().office.counter(cid) is None:
+        raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
+    with hub().lock:
+        return jsonify({"counter": hub().counter_json(cid)})

@@ -1,0 +1,109 @@
+"""The `jiaohao` command. Each subcommand imports only what it needs, lazily:
+`jiaohao display` never imports Flask and `jiaohao kiosk` never imports pygame."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+DEFAULT_PORT = 8600
+
+
+class UsageError(Exception):
+    """A mistake the person can fix: printed as one line, exit code 1."""
+
+
+def _fail(message: str) -> int:
+    print(f"jiaohao: {message}", file=sys.stderr)
+    return 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(args.config, args.db, args.host, args.port)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from .up import up
+
+    return up(args.db, args.port)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .config import load_office
+
+    office = load_office(args.config)
+    print(f"{args.config}: ok: {office.name.zh} / {office.name.en}, {len(office.services)} services, "
+          f"{len(office.counters)} counters, {len(office.devices)} devices")
+    return 0
+
+
+def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return _fail(f"'jiaohao {part}' is not built yet (issue #{issue}); only the hub runs today: jiaohao serve")
+
+    return run
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line and exit code 1, as for every other mistake (CONTRACT.md).
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="jiaohao", description="jiaohao 叫號: queue-number kiosk, hub and boards.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("serve", help="the hub: HTTP API, Socket.IO, web pages")
+    s.add_argument("--config", metavar="FILE", help="office file (default: the built-in demo office)")
+    s.add_argument("--db", metavar="FILE", default="jiaohao.db", help="SQLite database (default: ./jiaohao.db)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    s.set_defaults(func=_serve)
+
+    u = sub.add_parser("up", help="everything on one machine with the demo office and simulated hardware")
+    u.add_argument("--db", metavar="FILE", default="jiaohao-demo.db", help="database (default: ./jiaohao-demo.db)")
+    u.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"hub port (default: {DEFAULT_PORT})")
+    u.set_defaults(func=_up)
+
+    c = sub.add_parser("check-config", help="check an office file and say what is wrong, if anything")
+    c.add_argument("config", metavar="FILE")
+    c.set_defaults(func=_check)
+
+    k = sub.add_parser("kiosk", help="the ticket kiosk (not built yet)")
+    k.add_argument("rest", nargs=argparse.REMAINDER)
+    k.set_defaults(func=_not_built("kiosk", 3))
+    d = sub.add_parser("display", help="the TV board (not built yet)")
+    d.add_argument("rest", nargs=argparse.REMAINDER)
+    d.set_defaults(func=_not_built("display", 4))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"jiaohao {__version__}")
+        return 0
+    if not getattr(args, "func", None):
+        p.print_help()
+        return 1
+    from .config import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, UsageError) as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

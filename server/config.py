@@ -1,0 +1,249 @@
+"""The office file (TOML, CONTRACT.md) into a typed, frozen Office, once, at start.
+
+Every mistake is refused with one line that names the key path: `services[2].prefix: ...`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .engine.office import POLICY_MODES, ROLES, Counter, Device, Lane, Office, Policy, Service, Text
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+DEMO_OFFICE = "demo_office.toml"
+
+
+class ConfigError(ValueError):
+    """A mistake in an office or kiosk file; str() is the one line shown to the person."""
+
+
+def load_office(path: str | Path | None = None) -> Office:
+    """Read an office file, or the built-in demo office when `path` is None."""
+    if path is None:
+        raw = resources.files("server").joinpath(DEMO_OFFICE).read_text("utf-8")
+        source = f"<built-in {DEMO_OFFICE}>"
+    else:
+        p = Path(path)
+        source = str(p)
+        try:
+            raw = p.read_text("utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: no such office file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{source}: cannot read it ({e})") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML ({e})") from None
+    try:
+        return parse_office(data)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+
+
+class _Reader:
+    def __init__(self, data: Any, path: str) -> None:
+        self.data, self.path = data, path
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        where = f"{self.path}.{key}" if key and self.path else (key or self.path or "(top)")
+        return ConfigError(f"{where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = True) -> Any:
+        if key not in self.data:
+            if default is not ...:
+                return default
+            raise self.fail(key, "is required")
+        value = self.data[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be {_article(names)} (got {value!r})")
+        return value
+
+    def ident(self, key: str) -> str:
+        value = self.get(key, str)
+        if not _ID.match(value):
+            raise self.fail(key, f"must be letters, digits, '-', '_' or '.', at most 40 (got {value!r})")
+        return value
+
+    def text(self, key: str, default: Any = ...) -> Text:
+        value = self.get(key, (dict, str), default)
+        if value is None or isinstance(value, Text):
+            return value
+        if isinstance(value, str):
+            return Text(value, value)
+        zh, en = value.get("zh-TW"), value.get("en")
+        if not isinstance(zh, str) or not zh.strip():
+            raise self.fail(key, "needs a non-empty zh-TW text")
+        if not isinstance(en, str) or not en.strip():
+            raise self.fail(key, "needs a non-empty en text")
+        return Text(zh, en)
+
+    def items(self, key: str) -> list[_Reader]:
+        value = self.get(key, list, [])
+        out = []
+        for i, item in enumerate(value):
+            path = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                raise self.fail(path, "must be a table")
+            out.append(_Reader(item, f"{self.path}.{path}" if self.path else path))
+        return out
+
+    def table(self, key: str) -> _Reader:
+        return _Reader(self.get(key, dict, {}), f"{self.path}.{key}" if self.path else key)
+
+    def unknown(self, known: set[str]) -> None:
+        extra = sorted(set(self.data) - known)
+        if extra:
+            raise self.fail(extra[0], f"is not a known key (known: {', '.join(sorted(known))})")
+
+
+def _article(name: str) -> str:
+    return {"int": "a whole number", "str": "a string", "bool": "true or false", "list": "a list",
+            "dict": "a table", "float": "a number"}.get(name, name)
+
+
+def parse_office(data: dict[str, Any]) -> Office:
+    top = _Reader(data, "")
+    top.unknown({"office", "services", "lanes", "policy", "counters", "devices", "announcements"})
+    o = top.table("office")
+    o.unknown({"name", "timezone", "ticket_footer", "public_url", "demo"})
+    name = o.text("name")
+    tz = o.get("timezone", str, "Asia/Taipei")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise o.fail("timezone", f"is not a known time zone (got {tz!r}; e.g. 'Asia/Taipei')") from None
+    footer = o.text("ticket_footer", None)
+    public_url = o.get("public_url", str, "")
+    if public_url and not re.match(r"^https?://", public_url):
+        raise o.fail("public_url", f"must start with http:// or https:// (got {public_url!r})")
+
+    services: list[Service] = []
+    for r in top.items("services"):
+        r.unknown({"id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name"})
+        sid = r.ident("id")
+        prefix = r.get("prefix", str)
+        if not re.fullmatch(r"[A-Z]{0,3}", prefix):
+            raise r.fail("prefix", f"must be at most 3 capital letters A-Z, or \"\" (got {prefix!r})")
+        first, last = r.get("first", int, 1), r.get("last", int, 999)
+        if first < 0:
+            raise r.fail("first", f"must be 0 or more (got {first})")
+        if last < first or last > 99999:
+            raise r.fail("last", f"must be from first ({first}) to 99999 (got {last})")
+        minutes = r.get("default_minutes", (int, float), 8)
+        if not 0 < minutes <= 240:
+            raise r.fail("default_minutes", f"must be more than 0 and at most 240 (got {minutes})")
+        services.append(
+            Service(sid, r.text("name"), prefix, first, last, float(minutes), r.get("private", bool, False),
+                    r.text("public_name", None))
+        )
+    if not services:
+        raise top.fail("services", "must list at least one service")
+    _unique(top, "services", [s.id for s in services])
+    prefixes = [s.prefix for s in services if s.prefix]
+    for i, s in enumerate(services):
+        if s.prefix and prefixes.count(s.prefix) > 1:
+            raise top.fail(f"services[{i}].prefix", f"'{s.prefix}' is used by another service too: "
+                           "numbers of two services would look alike")
+
+    lanes = [Lane("normal", Text("一般", "General"), 0)]
+    for r in top.items("lanes"):
+        r.unknown({"id", "name", "weight"})
+        lid = r.ident("id")
+        weight = r.get("weight", int)
+        if lid == "normal":
+            if weight != 0:
+                raise r.fail("weight", "the normal lane always has weight 0")
+            lanes[0] = Lane("normal", r.text("name"), 0)
+            continue
+        if not 0 <= weight <= 1000:
+            raise r.fail("weight", f"must be from 0 to 1000 (got {weight})")
+        lanes.append(Lane(lid, r.text("name"), weight))
+    _unique(top, "lanes", [lane.id for lane in lanes])
+
+    p = top.table("policy")
+    p.unknown({"mode", "priority_run", "max_wait_minutes"})
+    mode = p.get("mode", str, "strict")
+    if mode not in POLICY_MODES:
+        raise p.fail("mode", f"must be one of {', '.join(POLICY_MODES)} (got {mode!r})")
+    run = p.get("priority_run", int, 2)
+    if run < 1:
+        raise p.fail("priority_run", f"must be 1 or more (got {run})")
+    max_wait = p.get("max_wait_minutes", int, 0)
+    if max_wait < 0:
+        raise p.fail("max_wait_minutes", f"must be 0 (off) or more (got {max_wait})")
+    policy = Policy(mode, run, max_wait)
+
+    service_ids = {s.id for s in services}
+    lane_ids = [lane.id for lane in lanes]
+    counters: list[Counter] = []
+    for r in top.items("counters"):
+        r.unknown({"id", "name", "services", "lanes", "open"})
+        cid = r.ident("id")
+        serves = r.get("services", list)
+        if not serves:
+            raise r.fail("services", "must name at least one service")
+        for j, sid in enumerate(serves):
+            if sid not in service_ids:
+                raise r.fail(f"services[{j}]", f"'{sid}' is not a service id (known: {', '.join(sorted(service_ids))})")
+        counter_lanes = r.get("lanes", list, lane_ids)
+        for j, lid in enumerate(counter_lanes):
+            if lid not in lane_ids:
+                raise r.fail(f"lanes[{j}]", f"'{lid}' is not a lane id (known: {', '.join(lane_ids)})")
+        counters.append(Counter(cid, r.text("name"), tuple(serves), tuple(counter_lanes), r.get("open", bool, True)))
+    _unique(top, "counters", [c.id for c in counters])
+
+    devices: list[Device] = []
+    counter_ids = {c.id for c in counters}
+    for r in top.items("devices"):
+        r.unknown({"id", "role", "token", "counter"})
+        did = r.ident("id")
+        role = r.get("role", str)
+        if role not in ROLES:
+            raise r.fail("role", f"must be one of {', '.join(ROLES)} (got {role!r})")
+        token = r.get("token", str)
+        if len(token) < 8:
+            raise r.fail("token", "must be at least 8 characters")
+        counter = r.get("counter", str, None)
+        if role == "counter":
+            if counter is None:
+                raise r.fail("counter", "is required for a device with role counter")
+            if counter not in counter_ids:
+                raise r.fail("counter", f"'{counter}' is not a counter id")
+        elif counter is not None:
+            raise r.fail("counter", "only a device with role counter names a counter")
+        devices.append(Device(did, role, token, counter))
+    _unique(top, "devices", [d.id for d in devices])
+    tokens = [d.token for d in devices]
+    for i, t in enumerate(tokens):
+        if tokens.count(t) > 1:
+            raise top.fail(f"devices[{i}].token", "is the same as another device's token: every device needs its own")
+
+    announcements = tuple(r.text("text") for r in top.items("announcements"))
+    return Office(
+        name=name,
+        timezone=tz,
+        services=tuple(services),
+        lanes=tuple(lanes),
+        policy=policy,
+        counters=tuple(counters),
+        devices=tuple(devices),
+        announcements=announcements,
+        ticket_footer=footer,
+        public_url=public_url.rstrip("/"),
+        demo=o.get("demo", bool, False),
+    )
+
+
+def _unique(top: _Reader, key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            raise top.fail(f"{key}[{i}].id", f"'{x}' is used twice")
+        seen.add(x)

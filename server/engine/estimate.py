@@ -1,0 +1,158 @@
+"""People ahead and the estimated wait, by simulating the calls the policy will make.
+
+The open counters are played forward from now: each one, when it becomes free, calls what the
+policy (engine/policy.py) would call, and is busy for the service's recent handling time. A ticket's
+estimated wait is when it is called in that play; `ahead` is how many tickets are called before it by
+counters that could have served it. No new arrivals are assumed, which is why new priority tickets
+can still move a ticket back: so the estimate leans high and is rounded up to the minute.
+
+Probes, one per (service, lane), stand for "a ticket taken now": they are called like any ticket but
+take no time, so they disturb nothing, and give each service's estimate for the board and the kiosk.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import CounterState, ServiceStat, Status, Ticket
+from .office import Office
+from .policy import Candidate, choose, next_streak
+
+# What part of its handling time a visit still needs when it already ran longer than usual.
+_OVERRUN_SHARE = 0.25
+_ROUND_TO_S = 60
+
+
+@dataclass(frozen=True)
+class Estimate:
+    ahead: int
+    wait_s: int | None
+
+    def range_s(self) -> tuple[int, int] | None:
+        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero."""
+        if self.wait_s is None:
+            return None
+        spread = 1 / math.sqrt(self.ahead + 1)
+        low = max(0, math.floor(self.wait_s * (1 - spread) / _ROUND_TO_S) * _ROUND_TO_S)
+        high = math.ceil(self.wait_s * (1 + spread) / _ROUND_TO_S) * _ROUND_TO_S
+        return (low, high)
+
+
+@dataclass
+class Estimates:
+    tickets: dict[str, Estimate]
+    # (service, lane) -> the estimate for a ticket taken now.
+    probes: dict[tuple[str, str], Estimate]
+
+    def service(self, service_id: str, lane: str = "normal") -> Estimate:
+        return self.probes.get((service_id, lane), Estimate(0, None))
+
+
+@dataclass
+class _Item:
+    ticket: str | None  # None for a probe
+    service: str
+    lane: str
+    issued_at: datetime
+    order: float
+
+
+def _round_up(seconds: float) -> int:
+    return int(math.ceil(max(seconds, 0) / _ROUND_TO_S) * _ROUND_TO_S)
+
+
+def mean_seconds(office: Office, stats: Mapping[str, ServiceStat], service_id: str) -> float:
+    stat = stats.get(service_id)
+    if stat is not None and stat.visits > 0:
+        return stat.mean_s
+    service = office.service(service_id)
+    return (service.default_minutes if service else 8.0) * 60
+
+
+def simulate(
+    office: Office,
+    waiting: Iterable[Ticket],
+    counters: Mapping[str, CounterState],
+    tickets: Mapping[str, Ticket],
+    stats: Mapping[str, ServiceStat],
+    now: datetime,
+) -> Estimates:
+    queues: dict[tuple[str, str], deque[_Item]] = {}
+    items: list[_Item] = [
+        _Item(t.id, t.service, t.lane, t.issued_at, t.order) for t in waiting if t.status == Status.WAITING
+    ]
+    for s in office.services:
+        for lane in office.lanes:
+            items.append(_Item(None, s.id, lane.id, now, math.inf))
+    items.sort(key=lambda i: (i.issued_at, i.order))
+    for item in items:
+        queues.setdefault((item.service, item.lane), deque()).append(item)
+
+    open_counters = [c for c in office.counters if counters.get(c.id) and counters[c.id].open]
+    eligible: dict[tuple[str, str], list[str]] = {key: [] for key in queues}
+    serves: dict[str, list[tuple[str, str]]] = {}
+    for c in open_counters:
+        keys = [k for k in queues if k[0] in c.services and k[1] in c.lanes]
+        serves[c.id] = keys
+        for k in keys:
+            eligible[k].append(c.id)
+
+    heap: list[tuple[float, int, str]] = []
+    for idx, c in enumerate(open_counters):
+        state = counters[c.id]
+        free_in = 0.0
+        current = tickets.get(state.ticket) if state.ticket else None
+        if current is not None and current.status in (Status.CALLED, Status.SERVING):
+            mean = mean_seconds(office, stats, current.service)
+            since = current.started_at or current.called_at or now
+            elapsed = (now - since).total_seconds()
+            free_in = max(mean - elapsed, mean * _OVERRUN_SHARE)
+        heapq.heappush(heap, (free_in, idx, c.id))
+
+    streak = {c.id: counters[c.id].streak for c in open_counters}
+    calls = {c.id: 0 for c in open_counters}
+    weights = {lane.id: lane.weight for lane in office.lanes}
+    result: dict[str, Estimate] = {}
+    probes: dict[tuple[str, str], Estimate] = {}
+    policy = office.policy
+
+    while heap:
+        t, idx, cid = heapq.heappop(heap)
+        heads = [
+            Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
+            for key in serves[cid]
+            if (q := queues[key])
+        ]
+        picked = choose(heads, policy, streak[cid], _at(now, t))
+        if picked is None:
+            continue  # nothing left that this counter serves: it drops out of the play
+        key = picked.key
+        item = queues[key].popleft()  # type: ignore[index]
+        ahead = sum(calls[c] for c in eligible[key])  # type: ignore[index]
+        if item.ticket is None:
+            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t))
+            heapq.heappush(heap, (t, idx, cid))
+            continue
+        result[item.ticket] = Estimate(ahead, _round_up(t))
+        calls[cid] += 1
+        streak[cid] = next_streak(streak[cid], picked.weight)
+        heapq.heappush(heap, (t + mean_seconds(office, stats, item.service), idx, cid))
+
+    # Whatever no open counter serves: counted in issue order, with no time to promise.
+    for q in queues.values():
+        for pos, item in enumerate(q):
+            est = Estimate(pos, None)
+            if item.ticket is None:
+                probes[(item.service, item.lane)] = est
+            else:
+                result[item.ticket] = est
+    return Estimates(result, probes)
+
+
+def _at(now: datetime, offset_s: float) -> datetime:
+    return now + timedelta(seconds=offset_s)

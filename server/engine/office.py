@@ -1,0 +1,121 @@
+"""The office as the engine sees it: typed, frozen, validated once at start (see server/config.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+ROLES = ("kiosk", "display", "counter", "admin")
+POLICY_MODES = ("strict", "interleave")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A name shown to people, in zh-TW and English."""
+
+    zh: str
+    en: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"zh-TW": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: Text
+    prefix: str
+    first: int
+    last: int
+    # Minutes a visit takes before the office has any history of its own.
+    default_minutes: float = 8.0
+    # Sensitive services (疼您: death, divorce) are never announced or shown by name.
+    private: bool = False
+    # What screens and tickets show instead of the name of a private service.
+    public_name: Text | None = None
+
+    @property
+    def digits(self) -> int:
+        return len(str(self.last))
+
+    def shown_name(self) -> Text:
+        """The name that may appear on a board, a ticket or a phone."""
+        if self.private:
+            return self.public_name or Text("服務櫃台", "Service counter")
+        return self.name
+
+    def number(self, n: int) -> str:
+        return f"{self.prefix}{n:0{self.digits}d}"
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    name: Text
+    weight: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str = "strict"
+    priority_run: int = 2
+    max_wait_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Counter:
+    id: str
+    name: Text
+    services: tuple[str, ...]
+    lanes: tuple[str, ...]
+    open_at_start: bool = True
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    role: str
+    token: str
+    counter: str | None = None
+
+
+@dataclass(frozen=True)
+class Office:
+    name: Text
+    timezone: str
+    services: tuple[Service, ...]
+    lanes: tuple[Lane, ...]
+    policy: Policy
+    counters: tuple[Counter, ...]
+    devices: tuple[Device, ...]
+    announcements: tuple[Text, ...] = ()
+    ticket_footer: Text | None = None
+    public_url: str = ""
+    demo: bool = False
+    _by_id: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id["services"] = {s.id: s for s in self.services}
+        self._by_id["lanes"] = {lane.id: lane for lane in self.lanes}
+        self._by_id["counters"] = {c.id: c for c in self.counters}
+        self._by_id["tokens"] = {d.token: d for d in self.devices}
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def service(self, service_id: str) -> Service | None:
+        return self._by_id["services"].get(service_id)  # type: ignore[return-value]
+
+    def lane(self, lane_id: str) -> Lane | None:
+        return self._by_id["lanes"].get(lane_id)  # type: ignore[return-value]
+
+    def counter(self, counter_id: str) -> Counter | None:
+        return self._by_id["counters"].get(counter_id)  # type: ignore[return-value]
+
+    def device_for_token(self, token: str) -> Device | None:
+        return self._by_id["tokens"].get(token)  # type: ignore[return-value]
+
+    def weight(self, lane_id: str) -> int:
+        lane = self.lane(lane_id)
+        return lane.weight if lane else 0

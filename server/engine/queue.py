@@ -1,0 +1,454 @@
+"""The queue engine: every operation of DESIGN.md as plain Python over an in-memory state.
+
+An operation never mutates the state: it returns a Change (new ticket and counter versions, the
+event-log rows, the calls to announce). The hub stores the Change in one transaction, then calls
+`apply`, then announces. Time always comes in as an argument.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .errors import Invalid, NotFound, WrongState
+from .estimate import Estimates, mean_seconds, simulate
+from .model import (
+    AT_COUNTER,
+    OPEN_STATUSES,
+    CallNotice,
+    Change,
+    CounterState,
+    Event,
+    ServiceStat,
+    Status,
+    Ticket,
+)
+from .office import Office
+from .policy import Candidate, choose, next_streak
+
+# Weight of the newest visit in a service's handling-time mean.
+EWMA_ALPHA = 0.2
+# A visit shorter or longer than this still counts, as this long: a slip of the finger or a
+# ticket left open over lunch must not swing the estimate for everyone.
+MIN_VISIT_S, MAX_VISIT_S = 30.0, 2 * 3600.0
+
+
+def new_ticket_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@dataclass
+class QueueState:
+    business_date: str
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    counters: dict[str, CounterState] = field(default_factory=dict)
+    numbering: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, ServiceStat] = field(default_factory=dict)
+    next_order: int = 1
+
+
+class _Draft:
+    """The state as an operation sees it while it builds its Change."""
+
+    def __init__(self, engine: QueueEngine, now: datetime, actor: str | None) -> None:
+        self.engine, self.now, self.actor = engine, now, actor
+        self.state = engine.state
+        self.change = Change()
+
+    def ticket(self, tid: str) -> Ticket | None:
+        return self.change.tickets.get(tid) or self.state.tickets.get(tid)
+
+    def counter(self, cid: str) -> CounterState:
+        return self.change.counters.get(cid) or self.state.counters[cid]
+
+    def put(self, obj: Ticket | CounterState) -> None:
+        if isinstance(obj, Ticket):
+            self.change.tickets[obj.id] = obj
+            if obj.counter:
+                # The counter's shown ticket changed too.
+                self.change.counters.setdefault(obj.counter, self.counter(obj.counter))
+        else:
+            self.change.counters[obj.id] = obj
+
+    def tickets(self) -> Iterator[Ticket]:
+        for tid, t in self.state.tickets.items():
+            yield self.change.tickets.get(tid, t)
+        for tid, t in self.change.tickets.items():
+            if tid not in self.state.tickets:
+                yield t
+
+    def open_counters(self) -> int:
+        return sum(1 for cid in self.state.counters if self.counter(cid).open)
+
+    def log(self, kind: str, ticket: Ticket | None = None, counter: str | None = None, **kw: object) -> None:
+        self.change.events.append(
+            Event(
+                kind=kind,
+                at=self.now,
+                business_date=self.state.business_date,
+                ticket=ticket.id if ticket else None,
+                actor=self.actor,
+                counter=counter or (ticket.counter if ticket else None),
+                service=ticket.service if ticket else None,
+                lane=ticket.lane if ticket else None,
+                open_counters=self.open_counters(),
+                outcome=kw.pop("outcome", None),  # type: ignore[arg-type]
+                detail=dict(kw),
+            )
+        )
+
+
+class QueueEngine:
+    def __init__(
+        self, office: Office, state: QueueState, new_id: Callable[[], str] = new_ticket_id
+    ) -> None:
+        self.office = office
+        self.state = state
+        self.new_id = new_id
+        self.version = 0
+        self._estimates: tuple[int, datetime, Estimates] | None = None
+        for c in office.counters:
+            state.counters.setdefault(c.id, CounterState(c.id, open=c.open_at_start))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def business_date(self, now: datetime) -> str:
+        return now.astimezone(self.office.tz).date().isoformat()
+
+    def ticket(self, tid: str) -> Ticket | None:
+        return self.state.tickets.get(tid)
+
+    def waiting(self) -> list[Ticket]:
+        return [t for t in self.state.tickets.values() if t.status == Status.WAITING]
+
+    def waiting_counts(self) -> dict[str, int]:
+        counts = {s.id: 0 for s in self.office.services}
+        for t in self.state.tickets.values():
+            if t.status == Status.WAITING:
+                counts[t.service] = counts.get(t.service, 0) + 1
+        return counts
+
+    def service_open(self, service_id: str) -> bool:
+        return any(
+            self.state.counters[c.id].open and service_id in c.services for c in self.office.counters
+        )
+
+    def counter_ticket(self, cid: str) -> Ticket | None:
+        state = self.state.counters.get(cid)
+        return self.state.tickets.get(state.ticket) if state and state.ticket else None
+
+    def estimates(self, now: datetime, max_age_s: float = 15.0) -> Estimates:
+        """The simulation of engine/estimate.py, run again after any change or when it grows old."""
+        cached = self._estimates
+        if cached and cached[0] == self.version and 0 <= (now - cached[1]).total_seconds() < max_age_s:
+            return cached[2]
+        est = simulate(
+            self.office, self.waiting(), self.state.counters, self.state.tickets, self.state.stats, now
+        )
+        self._estimates = (self.version, now, est)
+        return est
+
+    # -- the day -------------------------------------------------------------------------------
+
+    def roll_day(self, now: datetime) -> Change:
+        """Close what the last business day left open; numbering starts again (DESIGN.md)."""
+        today = self.business_date(now)
+        if today == self.state.business_date:
+            return Change()
+        d = _Draft(self, now, "system")
+        for t in list(d.tickets()):
+            if not t.is_open:
+                continue
+            status = {Status.WAITING: Status.CANCELLED, Status.CALLED: Status.NO_SHOW}.get(
+                t.status, Status.DONE
+            )
+            closed = t.evolve(status=status, outcome="day_end", finished_at=now)
+            d.put(closed)
+            d.log("day_end", closed, outcome="day_end", status=str(status))
+        for cid in self.state.counters:
+            if d.counter(cid).ticket:
+                d.put(d.counter(cid).evolve(ticket=None))
+        d.change.business_date = today
+        return d.change
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    def issue(self, service_id: str, lane_id: str, now: datetime, actor: str | None) -> Change:
+        service = self.office.service(service_id)
+        if service is None:
+            raise Invalid(f"Unknown service '{service_id}'. 沒有這項業務。", code="unknown_service")
+        if self.office.lane(lane_id) is None:
+            raise Invalid(f"Unknown lane '{lane_id}'. 沒有這個優先類別。", code="unknown_lane")
+        d = _Draft(self, now, actor)
+        held = {t.number for t in d.tickets() if t.is_open and t.business_date == self.state.business_date}
+        n = self.state.numbering.get(service.id, service.first)
+        for _ in range(service.last - service.first + 1):
+            if n > service.last or n < service.first:
+                n = service.first
+            if service.number(n) not in held:
+                break
+            n += 1
+        else:
+            raise WrongState(
+                f"Every number of '{service.id}' is still held by an open ticket today. 今日號碼已用完。",
+                code="numbers_exhausted",
+            )
+        ticket = Ticket(
+            id=self.new_id(),
+            business_date=self.state.business_date,
+            service=service.id,
+            lane=lane_id,
+            number=service.number(n),
+            n=n,
+            status=Status.WAITING,
+            issued_at=now,
+            order=self.state.next_order,
+            device=actor,
+        )
+        d.put(ticket)
+        d.change.numbering[service.id] = n + 1
+        d.change.ticket = ticket.id
+        d.log("issued", ticket, number=ticket.number)
+        return d.change
+
+    def cancel(self, tid: str, now: datetime, actor: str | None) -> Change:
+        t = self.state.tickets.get(tid)
+        if t is None:
+            raise NotFound(f"No ticket '{tid}' is open today. 查無此號碼牌。", code="unknown_ticket")
+        if t.status != Status.WAITING:
+            raise WrongState(
+                f"Ticket {t.number} is {t.status}; only a waiting ticket can be cancelled. 此號碼牌無法取消。",
+                code="not_waiting",
+            )
+        d = _Draft(self, now, actor)
+        done = t.evolve(status=Status.CANCELLED, outcome="cancelled", finished_at=now)
+        d.put(done)
+        d.change.ticket = tid
+        d.log("cancelled", done, outcome="cancelled")
+        return d.change
+
+    # -- counters ------------------------------------------------------------------------------
+
+    def _counter(self, cid: str) -> CounterState:
+        if self.office.counter(cid) is None:
+            raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
+        return self.state.counters[cid]
+
+    def _current(self, d: _Draft, cid: str) -> Ticket:
+        state = d.counter(cid)
+        t = d.ticket(state.ticket) if state.ticket else None
+        if t is None or t.status not in AT_COUNTER:
+            raise WrongState(
+                f"Counter {cid} has no ticket called. 本櫃台目前沒有叫號。", code="nothing_called"
+            )
+        return t
+
+    def _finish_current(self, d: _Draft, cid: str) -> None:
+        state = d.counter(cid)
+        t = d.ticket(state.ticket) if state.ticket else None
+        if t is not None and t.status in AT_COUNTER:
+            self._close(d, t, Status.DONE, "done")
+        elif state.ticket:
+            d.put(state.evolve(ticket=None))
+
+    def _close(self, d: _Draft, t: Ticket, status: Status, outcome: str) -> Ticket:
+        started = t.started_at or t.called_at or d.now
+        done = t.evolve(status=status, outcome=outcome, finished_at=d.now, started_at=started)
+        d.put(done)
+        if t.counter:
+            d.put(d.counter(t.counter).evolve(ticket=None))
+        if status == Status.DONE:
+            self._learn(d, done)
+        d.log("finished" if status == Status.DONE else "no_show", done, outcome=outcome)
+        return done
+
+    def _learn(self, d: _Draft, t: Ticket) -> None:
+        if t.started_at is None or t.finished_at is None:
+            return
+        seconds = (t.finished_at - t.started_at).total_seconds()
+        seconds = min(max(seconds, MIN_VISIT_S), MAX_VISIT_S)
+        old = d.change.stats.get(t.service) or self.state.stats.get(t.service)
+        if old is None or old.visits == 0:
+            stat = ServiceStat(t.service, seconds, 1)
+        else:
+            stat = ServiceStat(
+                t.service, old.mean_s + EWMA_ALPHA * (seconds - old.mean_s), old.visits + 1
+            )
+        d.change.stats[t.service] = stat
+
+    def call_next(self, cid: str, now: datetime, actor: str | None) -> Change:
+        state = self._counter(cid)
+        if not state.open:
+            raise WrongState(f"Counter {cid} is closed. 本櫃台已關閉，請先開啟。", code="counter_closed")
+        d = _Draft(self, now, actor)
+        self._finish_current(d, cid)
+        picked = self.pick(cid, now, d)
+        d.change.counter = cid
+        if picked is None:
+            return d.change
+        called = picked.evolve(status=Status.CALLED, called_at=now, counter=cid)
+        d.put(called)
+        counter = d.counter(cid)
+        weight = self.office.weight(called.lane)
+        d.put(counter.evolve(ticket=called.id, streak=next_streak(counter.streak, weight)))
+        d.change.ticket = called.id
+        d.change.calls.append(CallNotice(cid, called.id, False, now))
+        d.log("called", called, recall=False)
+        return d.change
+
+    def pick(self, cid: str, now: datetime, d: _Draft | None = None) -> Ticket | None:
+        """The waiting ticket the policy gives this counter now (DESIGN.md)."""
+        counter = self.office.counter(cid)
+        assert counter is not None
+        heads: dict[tuple[str, str], Ticket] = {}
+        tickets = d.tickets() if d else iter(self.state.tickets.values())
+        for t in tickets:
+            if t.status != Status.WAITING or t.service not in counter.services or t.lane not in counter.lanes:
+                continue
+            key = (t.service, t.lane)
+            head = heads.get(key)
+            if head is None or (t.issued_at, t.order) < (head.issued_at, head.order):
+                heads[key] = t
+        streak = (d.counter(cid) if d else self.state.counters[cid]).streak
+        chosen = choose(
+            (Candidate(t.id, t.issued_at, t.order, self.office.weight(t.lane)) for t in heads.values()),
+            self.office.policy,
+            streak,
+            now,
+        )
+        if chosen is None:
+            return None
+        tid = chosen.key
+        assert isinstance(tid, str)
+        return d.ticket(tid) if d else self.state.tickets[tid]
+
+    def recall(self, cid: str, now: datetime, actor: str | None) -> Change:
+        self._counter(cid)
+        d = _Draft(self, now, actor)
+        t = self._current(d, cid)
+        if t.status != Status.CALLED:
+            raise WrongState(
+                f"Ticket {t.number} is already being served; there is nobody to call again. 已在服務中。",
+                code="already_serving",
+            )
+        d.change.counter, d.change.ticket = cid, t.id
+        d.change.calls.append(CallNotice(cid, t.id, True, now))
+        d.log("recalled", t, recall=True)
+        return d.change
+
+    def start(self, cid: str, now: datetime, actor: str | None) -> Change:
+        self._counter(cid)
+        d = _Draft(self, now, actor)
+        t = self._current(d, cid)
+        d.change.counter, d.change.ticket = cid, t.id
+        if t.status == Status.CALLED:
+            serving = t.evolve(status=Status.SERVING, started_at=now)
+            d.put(serving)
+            d.log("started", serving)
+        return d.change
+
+    def finish(self, cid: str, now: datetime, actor: str | None) -> Change:
+        self._counter(cid)
+        d = _Draft(self, now, actor)
+        t = self._current(d, cid)
+        self._close(d, t, Status.DONE, "done")
+        d.change.counter, d.change.ticket = cid, t.id
+        return d.change
+
+    def no_show(self, cid: str, now: datetime, actor: str | None) -> Change:
+        self._counter(cid)
+        d = _Draft(self, now, actor)
+        t = self._current(d, cid)
+        self._close(d, t, Status.NO_SHOW, "no_show")
+        d.change.counter, d.change.ticket = cid, t.id
+        return d.change
+
+    def transfer(self, cid: str, service_id: str, now: datetime, actor: str | None) -> Change:
+        self._counter(cid)
+        if self.office.service(service_id) is None:
+            raise Invalid(f"Unknown service '{service_id}'. 沒有這項業務。", code="unknown_service")
+        d = _Draft(self, now, actor)
+        t = self._current(d, cid)
+        moved = t.evolve(
+            status=Status.WAITING,
+            service=service_id,
+            counter=None,
+            called_at=None,
+            started_at=None,
+            transferred_from=t.service,
+        )
+        d.put(moved)
+        d.put(d.counter(cid).evolve(ticket=None))
+        d.change.counter, d.change.ticket = cid, t.id
+        d.log("transferred", moved, counter=cid, from_service=t.service, to_service=service_id)
+        return d.change
+
+    def set_open(self, cid: str, is_open: bool, now: datetime, actor: str | None) -> Change:
+        state = self._counter(cid)
+        d = _Draft(self, now, actor)
+        d.change.counter = cid
+        if state.open != is_open:
+            d.put(state.evolve(open=is_open))
+            d.log("counter_opened" if is_open else "counter_closed", None, counter=cid)
+        return d.change
+
+    def walk_in(self, cid: str, service_id: str, lane_id: str, now: datetime, actor: str | None) -> Change:
+        """A citizen served without a ticket (樂齡 counters): never announced, always counted."""
+        state = self._counter(cid)
+        if not state.open:
+            raise WrongState(f"Counter {cid} is closed. 本櫃台已關閉，請先開啟。", code="counter_closed")
+        if self.office.service(service_id) is None:
+            raise Invalid(f"Unknown service '{service_id}'. 沒有這項業務。", code="unknown_service")
+        if self.office.lane(lane_id) is None:
+            raise Invalid(f"Unknown lane '{lane_id}'. 沒有這個優先類別。", code="unknown_lane")
+        d = _Draft(self, now, actor)
+        self._finish_current(d, cid)
+        t = Ticket(
+            id=self.new_id(),
+            business_date=self.state.business_date,
+            service=service_id,
+            lane=lane_id,
+            number="",
+            n=0,
+            status=Status.SERVING,
+            issued_at=now,
+            order=self.state.next_order,
+            called_at=now,
+            started_at=now,
+            counter=cid,
+            device=actor,
+            walk_in=True,
+        )
+        d.put(t)
+        d.put(d.counter(cid).evolve(ticket=t.id))
+        d.change.counter, d.change.ticket = cid, t.id
+        d.log("walk_in", t)
+        return d.change
+
+    # -- applying ------------------------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        """Make a stored Change the current state."""
+        s = self.state
+        if change.business_date:
+            s.business_date = change.business_date
+            s.numbering = {}
+            s.tickets = {tid: t for tid, t in s.tickets.items() if t.is_open}
+        for tid, t in change.tickets.items():
+            if tid not in s.tickets:
+                s.next_order = max(s.next_order, t.order + 1)
+            s.tickets[tid] = t
+        if change.business_date:
+            s.tickets = {tid: t for tid, t in s.tickets.items() if t.business_date == s.business_date}
+        s.counters.update(change.counters)
+        s.numbering.update(change.numbering)
+        s.stats.update(change.stats)
+        self.version += 1
+
+    def mean_seconds(self, service_id: str) -> float:
+        return mean_seconds(self.office, self.state.stats, service_id)
+
+    def open_tickets(self) -> list[Ticket]:
+        return [t for t in self.state.tickets.values() if t.status in OPEN_STATUSES]

@@ -1,0 +1,226 @@
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json; tests check it against the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+
+_TEXT = {
+    "type": "object",
+    "properties": {"zh-TW": {"type": "string"}, "en": {"type": "string"}},
+    "required": ["zh-TW", "en"],
+}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_RANGE = {"type": ["array", "null"], "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+
+TICKET = {
+    "type": "object",
+    "required": ["id", "number", "service", "lane", "status", "issued_at", "called_at", "counter",
+                 "ahead", "estimated_wait_s"],
+    "properties": {
+        "id": {"type": "string", "description": "Opaque and unguessable; the key of the ticket's QR code."},
+        "number": {"type": "string", "description": "As shown, e.g. A023; empty for a walk-in."},
+        "service": {"type": "string"},
+        "lane": {"type": "string"},
+        "status": {"enum": ["waiting", "called", "serving", "done", "no_show", "cancelled"]},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "called_at": {"type": ["string", "null"], "format": "date-time"},
+        "counter": _NULLABLE_STR,
+        "ahead": {"type": ["integer", "null"], "minimum": 0},
+        "estimated_wait_s": {"type": ["integer", "null"], "minimum": 0},
+        "estimated_wait_range_s": _RANGE,
+        "service_name": {"oneOf": [_TEXT, {"type": "null"}]},
+        "lane_name": {"oneOf": [_TEXT, {"type": "null"}]},
+        "priority": {"type": "boolean"},
+        "private": {"type": "boolean"},
+        "walk_in": {"type": "boolean"},
+        "business_date": {"type": "string", "format": "date"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "outcome": _NULLABLE_STR,
+    },
+}
+SERVICE = {
+    "type": "object",
+    "required": ["id", "name", "waiting", "estimated_wait_s", "open"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": _TEXT,
+        "waiting": {"type": "integer", "minimum": 0},
+        "estimated_wait_s": {"type": ["integer", "null"], "minimum": 0},
+        "open": {"type": "boolean"},
+        "estimated_wait_range_s": _RANGE,
+        "prefix": {"type": "string"},
+    },
+}
+COUNTER = {
+    "type": "object",
+    "required": ["id", "name", "open", "ticket"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": _TEXT,
+        "open": {"type": "boolean"},
+        "ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"}, {"type": "null"}]},
+        "services": {"type": "array", "items": {"type": "string"}},
+    },
+}
+CALL = {
+    "type": "object",
+    "required": ["seq", "counter", "ticket", "recall", "at"],
+    "properties": {
+        "seq": {"type": "integer"},
+        "counter": {"type": "object", "required": ["id", "name"],
+                    "properties": {"id": {"type": "string"}, "name": _TEXT}},
+        "ticket": {"$ref": "#/components/schemas/Ticket"},
+        "recall": {"type": "boolean"},
+        "at": {"type": "string", "format": "date-time"},
+    },
+}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "Malformed request", 401: "Missing or unknown token", 403: "The token may not do this",
+            404: "Unknown id", 409: "Wrong state", 413: "Body over 16 KiB", 422: "Well-formed but invalid",
+            429: "Rate limit"}
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes if c in text}
+
+
+def _op(summary: str, responses: dict[str, Any], *, auth: bool = True, body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None, tag: str = "hub") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    if not auth:
+        op["security"] = []
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+_ID_PARAM = {"in": "path", "required": True, "schema": {"type": "string"}}
+_COUNTER_ERRORS = (400, 401, 403, 404, 409, 413)
+_TICKET_OUT = {"type": "object", "required": ["ticket"], "properties": {"ticket": _ref("Ticket")}}
+_COUNTER_OUT = {"type": "object", "required": ["counter"], "properties": {"counter": _ref("Counter")}}
+
+
+def _counter_path(summary: str, out: dict[str, Any], body: dict[str, Any] | None = None,
+                  errors: tuple[int, ...] = _COUNTER_ERRORS) -> dict[str, Any]:
+    return {
+        "parameters": [{"name": "id", **_ID_PARAM}],
+        "post": _op(summary, {"200": _json(out, "Done"), **_errors(*errors)}, body=body, tag="counters"),
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    service_body = {"type": "object", "properties": {"service": {"type": "string"}}, "required": ["service"]}
+    issue_body = {"type": "object", "properties": {"service": {"type": "string"}, "lane": {"type": "string"}},
+                  "required": ["service"]}
+    services_out = {"type": "object", "required": ["services"],
+                    "properties": {"services": {"type": "array", "items": _ref("Service")}}}
+    state_out = {
+        "type": "object",
+        "required": ["seq", "counters", "recent_calls", "services"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "counters": {"type": "array", "items": _ref("Counter")},
+            "recent_calls": {"type": "array", "items": _ref("Call")},
+            "services": {"type": "array", "items": _ref("Service")},
+        },
+    }
+    public_out = {
+        "type": "object",
+        "required": ["services"],
+        "properties": {"services": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name", "now_calling", "waiting"],
+            "properties": {"id": {"type": "string"}, "name": _TEXT, "now_calling": _NULLABLE_STR,
+                           "waiting": {"type": "integer"}, "estimated_wait_s": {"type": ["integer", "null"]},
+                           "open": {"type": "boolean"}}}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jiaohao hub API",
+            "version": __version__,
+            "description": "Queue-number hub for kiosks, counters and displays. See docs/api.md.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/health": {"get": _op("Liveness", {"200": _json(
+                {"type": "object", "required": ["status", "version"],
+                 "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "Alive")}, auth=False)},
+            "/services": {"get": _op("Services with waiting counts and estimates",
+                                     {"200": _json(services_out, "Services"), **_errors(401)})},
+            "/state": {"get": _op("The board's snapshot", {"200": _json(state_out, "State"), **_errors(401)})},
+            "/public/status": {"get": _op("What a citizen's phone may see",
+                                          {"200": _json(public_out, "Status"), **_errors(429)},
+                                          auth=False, tag="public")},
+            "/tickets": {"post": {
+                **_op("Issue a ticket", {"201": _json(_TICKET_OUT, "Issued"),
+                                         "200": _json(_TICKET_OUT, "Same Idempotency-Key again today"),
+                                         **_errors(400, 401, 403, 409, 413, 422)},
+                      body=issue_body, tag="tickets"),
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
+            }},
+            "/tickets/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "get": _op("One ticket", {"200": _json(_TICKET_OUT, "The ticket"), **_errors(401, 404)},
+                           tag="tickets"),
+            },
+            "/tickets/{id}/cancel": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "post": _op("Cancel a waiting ticket", {"200": _json(_TICKET_OUT, "Cancelled"),
+                                                       **_errors(401, 403, 404, 409)}, tag="tickets"),
+            },
+            "/counters/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "get": _op("One counter", {"200": _json(_COUNTER_OUT, "The counter"), **_errors(401, 404)},
+                           tag="counters"),
+            },
+            "/counters/{id}/next": _counter_path(
+                "Finish the current ticket and call the next",
+                {"type": "object", "required": ["ticket"],
+                 "properties": {"ticket": {"oneOf": [_ref("Ticket"), {"type": "null"}]}}}),
+            "/counters/{id}/recall": _counter_path("Announce the called ticket again", _TICKET_OUT),
+            "/counters/{id}/start": _counter_path("Start serving the called ticket", _TICKET_OUT),
+            "/counters/{id}/finish": _counter_path("Finish the current ticket", _TICKET_OUT),
+            "/counters/{id}/no-show": _counter_path("The called citizen did not come", _TICKET_OUT),
+            "/counters/{id}/transfer": _counter_path(
+                "Send the current ticket to another service, keeping its place", _TICKET_OUT, service_body,
+                _COUNTER_ERRORS + (422,)),
+            "/counters/{id}/walk-in": _counter_path(
+                "Serve a citizen without a ticket", _TICKET_OUT, issue_body, _COUNTER_ERRORS + (422,)),
+            "/counters/{id}/open": _counter_path("Open the counter", _COUNTER_OUT),
+            "/counters/{id}/close": _counter_path("Close the counter", _COUNTER_OUT),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Ticket": TICKET, "Service": SERVICE, "Counter": COUNTER, "Call": CALL, "Error": ERROR},
+            "responses": {
+                f"E{c}": _json(_ref("Error"), d)
+                for c, d in {400: "Malformed request", 401: "Missing or unknown token",
+                             403: "The token may not do this", 404: "Unknown id", 409: "Wrong state",
+                             413: "Body over 16 KiB", 422: "Well-formed but invalid", 429: "Rate limit"}.items()
+            },
+        },
+    }

@@ -1,0 +1,49 @@
+"""Socket.IO adapter: the only module that emits. `state` on connect, then the hub's events.
+
+Clients with a valid token join the room "board"; every event goes to that room, so a refused
+connection never sees a single event. The snapshot is taken under the hub's lock, the same lock
+the events are emitted under, so a client's `state` and the events after it fit together by `seq`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_socketio import SocketIO, emit, join_room
+
+from .hub import Hub
+
+log = logging.getLogger("jiaohao.realtime")
+ROOM = "board"
+
+
+def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
+    # Short pings: a board notices a dead network within about 10 s (reference/libraries.md §2.5).
+    sio = SocketIO(
+        app,
+        async_mode=async_mode,
+        ping_interval=5,
+        ping_timeout=5,
+        cors_allowed_origins="*",
+    )
+
+    @sio.on("connect")
+    def _connect(auth: Any = None) -> None:
+        token = None
+        if isinstance(auth, dict):
+            token = auth.get("token")
+        token = token or request.args.get("token")
+        dev = hub.office.device_for_token(token) if isinstance(token, str) else None
+        if dev is None:
+            raise ConnectionRefusedError("unauthorized: connect with auth={'token': TOKEN}")
+        with hub.lock:
+            join_room(ROOM)
+            emit("state", hub.state_json())
+
+    def _listener(name: str, data: dict[str, Any]) -> None:
+        sio.emit(name, data, to=ROOM)
+
+    hub.listeners.append(_listener)
+    return sio

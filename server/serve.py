@@ -1,0 +1,86 @@
+"""`jiaohao serve`: the hub in one process, on gevent's WSGI server.
+
+Why gevent: one greenlet per connection holds hundreds of boards cheaply, and it fans a call out
+to 200 boards about twice as fast as threads (shared/reference/fanout.md). Why one process and no
+gunicorn master: SIGKILL of the process we started stops everything at once (no orphaned worker
+still holding the port), and Socket.IO needs a single worker anyway.
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import logging  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+TICK_S = 5.0
+
+
+def _raise_fd_limit() -> None:
+    # Every board is a socket; the usual soft limit of 1024 is too close for comfort.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096 <= hard or (soft < hard and hard < 4096):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+
+
+def serve(config: str | None, db: str, host: str, port: int) -> int:
+    from .app import create_app
+    from .config import load_office
+    from .hub import Hub
+    from .store import Store, StoreLocked
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    office = load_office(config)
+    try:
+        store = Store(db)
+    except StoreLocked as e:
+        print(f"jiaohao: {e}", file=sys.stderr)
+        return 1
+    hub = Hub(office, store)
+    app = create_app(office, hub=hub, async_mode="gevent")
+    _raise_fd_limit()
+    try:
+        server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("jiaohao.http"))
+        server.start()
+    except OSError as e:
+        print(f"jiaohao: cannot listen on {host}:{port}: {e.strerror}", file=sys.stderr)
+        return 1
+
+    def ticker() -> None:
+        while True:
+            gevent.sleep(TICK_S)
+            try:
+                hub.tick()
+            except Exception:
+                logging.getLogger("jiaohao.hub").exception("tick failed")
+
+    gevent.spawn(ticker)
+    base = f"http://{host}:{port}"
+    print(f"jiaohao hub ready: {office.name.zh} / {office.name.en}")
+    print(f"  API:            {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)")
+    print(f"  Socket.IO:      {base}/socket.io/")
+    print(f"  public status:  {base}/api/v1/public/status")
+    print(f"  database:       {db}")
+    if office.demo:
+        print("  DEMO OFFICE: these tokens are public, for trying jiaohao only:")
+        for d in office.devices:
+            if d.role != "counter" or d.counter in ("3", "15"):
+                print(f"    {d.role:8} {d.id:14} {d.token}")
+        print("    (every counter N has the token demo-counter-N-token)")
+    sys.stdout.flush()
+
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    stop.wait()
+    server.stop(timeout=2)
+    store.close()
+    return 0

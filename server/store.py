@@ -1,0 +1,251 @@
+"""SQLite through sqlite-utils: the durable half of the hub.
+
+One Change is one transaction. The connection runs in WAL mode with synchronous=FULL, so a change
+the API has answered for survives SIGKILL and power loss. Only the hub process writes (a lock file
+refuses a second hub on the same database), and every write happens under the hub's lock, so the
+claim of a ticket can never be handed out twice; the UPDATE is also guarded by `status = 'waiting'`
+and a missing row aborts the whole change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from .engine.model import Change, CounterState, Event, ServiceStat, Status, Ticket
+from .engine.queue import QueueState
+
+migrations = Migrations("jiaohao")
+
+
+@migrations(name="0001_wal", transactional=False)
+def _wal(db: Database) -> None:
+    db.enable_wal()
+
+
+@migrations(name="0002_tables")
+def _tables(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY, business_date TEXT NOT NULL, service TEXT NOT NULL, lane TEXT NOT NULL,
+            number TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL, issued_at TEXT NOT NULL,
+            ord INTEGER NOT NULL, called_at TEXT, started_at TEXT, finished_at TEXT, counter TEXT,
+            outcome TEXT, device TEXT, walk_in INTEGER NOT NULL DEFAULT 0, transferred_from TEXT)""")
+    db.execute("CREATE INDEX tickets_open ON tickets (status, business_date)")
+    db.execute("""
+        CREATE TABLE counters (id TEXT PRIMARY KEY, open INTEGER NOT NULL, ticket TEXT,
+                               streak INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("""
+        CREATE TABLE numbering (business_date TEXT NOT NULL, service TEXT NOT NULL, next_n INTEGER NOT NULL,
+                                PRIMARY KEY (business_date, service))""")
+    db.execute("CREATE TABLE service_stats (service TEXT PRIMARY KEY, mean_s REAL NOT NULL, visits INTEGER NOT NULL)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, business_date TEXT NOT NULL,
+            kind TEXT NOT NULL, ticket TEXT, actor TEXT, counter TEXT, service TEXT, lane TEXT,
+            open_counters INTEGER NOT NULL, outcome TEXT, detail TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("CREATE INDEX events_by_day ON events (business_date, kind)")
+    db.execute("CREATE INDEX events_by_ticket ON events (ticket)")
+    # The log is append-only: reports and appeals about a skipped number are answered from it.
+    db.execute("""CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
+    db.execute("""CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
+    db.execute("""
+        CREATE TABLE idempotency (device TEXT NOT NULL, key TEXT NOT NULL, business_date TEXT NOT NULL,
+                                  ticket TEXT NOT NULL, request TEXT NOT NULL,
+                                  PRIMARY KEY (device, key, business_date))""")
+
+
+class StoreLocked(RuntimeError):
+    pass
+
+
+def _ts(d: datetime | None) -> str | None:
+    return d.isoformat(timespec="milliseconds") if d else None
+
+
+def _dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+def ticket_row(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id, "business_date": t.business_date, "service": t.service, "lane": t.lane,
+        "number": t.number, "n": t.n, "status": str(t.status), "issued_at": _ts(t.issued_at),
+        "ord": t.order, "called_at": _ts(t.called_at), "started_at": _ts(t.started_at),
+        "finished_at": _ts(t.finished_at), "counter": t.counter, "outcome": t.outcome,
+        "device": t.device, "walk_in": int(t.walk_in), "transferred_from": t.transferred_from,
+    }
+
+
+def ticket_from_row(r: dict[str, Any]) -> Ticket:
+    issued = _dt(r["issued_at"])
+    assert issued is not None
+    return Ticket(
+        id=r["id"], business_date=r["business_date"], service=r["service"], lane=r["lane"],
+        number=r["number"], n=r["n"], status=Status(r["status"]), issued_at=issued, order=r["ord"],
+        called_at=_dt(r["called_at"]), started_at=_dt(r["started_at"]), finished_at=_dt(r["finished_at"]),
+        counter=r["counter"], outcome=r["outcome"], device=r["device"], walk_in=bool(r["walk_in"]),
+        transferred_from=r["transferred_from"],
+    )
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lockfile: int | None = None
+        if self.path != ":memory:":
+            self._lock_exclusively()
+        # One connection, used only under the hub's lock (hub.py), from whichever thread holds it.
+        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        self.db = Database(conn)
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        migrations.apply(self.db)
+        # FULL: the WAL is synced on every commit, so an acknowledged change survives power loss.
+        self.db.execute("PRAGMA synchronous = FULL")
+
+    def _lock_exclusively(self) -> None:
+        lock_path = self.path + ".lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreLocked(f"cannot use {self.path}: {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreLocked(f"{self.path} is already in use by another jiaohao hub") from None
+        self._lockfile = fd
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lockfile is not None:
+            os.close(self._lockfile)
+            self._lockfile = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        rows = list(self.db.query("SELECT value FROM meta WHERE key = ?", [key]))
+        return rows[0]["value"] if rows else default
+
+    def load(self, today: str) -> QueueState:
+        """Today's tickets and every ticket still open from an earlier day (roll_day closes those)."""
+        day = self.meta("business_date") or today
+        state = QueueState(business_date=day)
+        for r in self.db.query(
+            "SELECT * FROM tickets WHERE business_date = ? OR status IN ('waiting', 'called', 'serving')", [day]
+        ):
+            t = ticket_from_row(r)
+            state.tickets[t.id] = t
+        for r in self.db.query("SELECT * FROM counters"):
+            state.counters[r["id"]] = CounterState(r["id"], bool(r["open"]), r["ticket"], r["streak"])
+        for r in self.db.query("SELECT service, next_n FROM numbering WHERE business_date = ?", [day]):
+            state.numbering[r["service"]] = r["next_n"]
+        for r in self.db.query("SELECT * FROM service_stats"):
+            state.stats[r["service"]] = ServiceStat(r["service"], r["mean_s"], r["visits"])
+        rows = list(self.db.query("SELECT max(ord) AS m FROM tickets WHERE business_date = ?", [day]))
+        state.next_order = (rows[0]["m"] or 0) + 1
+        return state
+
+    def ticket(self, tid: str) -> Ticket | None:
+        rows = list(self.db.query("SELECT * FROM tickets WHERE id = ?", [tid]))
+        return ticket_from_row(rows[0]) if rows else None
+
+    def idempotent(self, device: str, key: str, day: str) -> tuple[str, str] | None:
+        rows = list(self.db.query(
+            "SELECT ticket, request FROM idempotency WHERE device = ? AND key = ? AND business_date = ?",
+            [device, key, day]))
+        return (rows[0]["ticket"], rows[0]["request"]) if rows else None
+
+    def recent_calls(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT id, at, ticket, counter, kind FROM events WHERE kind IN ('called', 'recalled') "
+            "ORDER BY id DESC LIMIT ?", [limit]))
+
+    def events(self, day: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM events", []
+        if day:
+            sql, args = sql + " WHERE business_date = ?", [day]
+        return [dict(r, detail=json.loads(r["detail"])) for r in self.db.query(sql + " ORDER BY id", args)]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        change: Change,
+        before: dict[str, Ticket],
+        day: str,
+        *,
+        seq: int | None = None,
+        idempotency: tuple[str, str, str, str, str] | None = None,
+    ) -> None:
+        """Store one Change in one transaction; nothing of it is kept if any part fails."""
+        with self.db.atomic():
+            for t in change.tickets.values():
+                old = before.get(t.id)
+                if old is None:
+                    self.db["tickets"].insert(ticket_row(t))
+                    continue
+                cur = self.db.execute(
+                    "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")
+                    + " WHERE id = :id AND status = :old_status",
+                    {**ticket_row(t), "old_status": str(old.status)},
+                )
+                if cur.rowcount != 1:
+                    raise RuntimeError(f"ticket {t.id} changed under the hub (expected {old.status})")
+            for c in change.counters.values():
+                self.db.execute(
+                    "INSERT INTO counters (id, open, ticket, streak) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET open = excluded.open, ticket = excluded.ticket, "
+                    "streak = excluded.streak",
+                    [c.id, int(c.open), c.ticket, c.streak],
+                )
+            if change.business_date:
+                self._set_meta("business_date", change.business_date)
+            for service, next_n in change.numbering.items():
+                self.db.execute(
+                    "INSERT INTO numbering (business_date, service, next_n) VALUES (?, ?, ?) "
+                    "ON CONFLICT(business_date, service) DO UPDATE SET next_n = excluded.next_n",
+                    [change.business_date or day, service, next_n],
+                )
+            for s in change.stats.values():
+                self.db.execute(
+                    "INSERT INTO service_stats (service, mean_s, visits) VALUES (?, ?, ?) "
+                    "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
+                    [s.service, s.mean_s, s.visits],
+                )
+            self._insert_events(change.events)
+            if seq is not None:
+                self._set_meta("seq", str(seq))
+            if idempotency is not None:
+                device, key, bday, tid, request = idempotency
+                self.db.execute(
+                    "INSERT INTO idempotency (device, key, business_date, ticket, request) VALUES (?, ?, ?, ?, ?)",
+                    [device, key, bday, tid, request],
+                )
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def _insert_events(self, events: Iterable[Event]) -> None:
+        for e in events:
+            self.db.execute(
+                "INSERT INTO events (at, business_date, kind, ticket, actor, counter, service, lane, "
+                "open_counters, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_ts(e.at), e.business_date, e.kind, e.ticket, e.actor, e.counter, e.service, e.lane,
+                 e.open_counters, e.outcome, json.dumps(e.detail, ensure_ascii=False, sort_keys=True)],
+            )
