@@ -146,9 +146,8 @@ def parse_office(data: dict[str, Any]) -> Office:
     if not services:
         raise top.fail("services", "must list at least one service")
     _unique(top, "services", [s.id for s in services])
-    prefixes = [s.prefix for s in services if s.prefix]
     for i, s in enumerate(services):
-        if s.prefix and prefixes.count(s.prefix) > 1:
+        if s.prefix and any(o.prefix == s.prefix for o in services[:i]):
             raise top.fail(f"services[{i}].prefix", f"'{s.prefix}' is used by another service too: "
                            "numbers of two services would look alike")
 
@@ -165,7 +164,7 @@ def parse_office(data: dict[str, Any]) -> Office:
         if not 0 <= weight <= 1000:
             raise r.fail("weight", f"must be from 0 to 1000 (got {weight})")
         lanes.append(Lane(lid, r.text("name"), weight))
-    _unique(top, "lanes", [lane.id for lane in lanes])
+    _unique(top, "lanes", [lane.id for lane in lanes[1:]])
 
     p = top.table("policy")
     p.unknown({"mode", "priority_run", "max_wait_minutes"})
@@ -220,9 +219,8 @@ def parse_office(data: dict[str, Any]) -> Office:
             raise r.fail("counter", "only a device with role counter names a counter")
         devices.append(Device(did, role, token, counter))
     _unique(top, "devices", [d.id for d in devices])
-    tokens = [d.token for d in devices]
-    for i, t in enumerate(tokens):
-        if tokens.count(t) > 1:
+    for i, d in enumerate(devices):
+        if any(o.token == d.token for o in devices[:i]):
             raise top.fail(f"devices[{i}].token", "is the same as another device's token: every device needs its own")
 
     announcements = tuple(r.text("text") for r in top.items("announcements"))

@@ -1,0 +1,94 @@
+"""Ahead and estimated wait: the simulation under the real policy (DESIGN.md)."""
+
+from __future__ import annotations
+
+from engine_helpers import Driver, small_office
+
+from server.engine.estimate import Estimate
+
+ONE_COUNTER = [{"id": "1", "name": "1", "services": ["general"]}]
+
+
+def est(d: Driver):
+    return d.engine.estimates(d.now)
+
+
+def test_one_idle_counter_serves_in_order():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    ts = [d.issue("general") for _ in range(3)]
+    e = est(d)
+    assert [e.tickets[t.id] for t in ts] == [Estimate(0, 0), Estimate(1, 600), Estimate(2, 1200)]
+    assert e.service("general") == Estimate(3, 1800)  # a ticket taken now
+
+
+def test_busy_counter_adds_the_rest_of_its_visit():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    d.issue("general")
+    d.next("1")
+    d.tick(minutes=4)
+    t = d.issue("general")
+    assert est(d).tickets[t.id] == Estimate(0, 360)  # 10 min default, 4 gone
+
+
+def test_overrunning_visit_still_counts_for_a_quarter_and_rounds_up():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    d.issue("general")
+    d.next("1")
+    d.tick(minutes=30, seconds=1)
+    t = d.issue("general")
+    assert est(d).tickets[t.id] == Estimate(0, 180)  # 150 s, rounded up to whole minutes
+
+
+def test_two_counters_share_the_line():
+    office = small_office(counters=[{"id": "1", "name": "1", "services": ["general"]},
+                                    {"id": "2", "name": "2", "services": ["general"]}])
+    d = Driver(office)
+    ts = [d.issue("general") for _ in range(4)]
+    e = est(d)
+    assert [e.tickets[t.id].wait_s for t in ts] == [0, 0, 600, 600]
+    assert [e.tickets[t.id].ahead for t in ts] == [0, 1, 2, 3]
+
+
+def test_priority_arrivals_move_a_normal_ticket_back():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    n = d.issue("general")
+    before = est(d).tickets[n.id]
+    d.issue("general", "elderly")
+    after = est(d).tickets[n.id]
+    assert (before.ahead, after.ahead) == (0, 1)
+    assert after.wait_s > before.wait_s
+
+
+def test_no_open_counter_means_no_promise():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    d.set_open("1", False)
+    a, b = d.issue("general"), d.issue("general")
+    e = est(d)
+    assert e.tickets[a.id] == Estimate(0, None) and e.tickets[b.id] == Estimate(1, None)
+    assert e.service("general").wait_s is None
+
+
+def test_learned_handling_time_replaces_the_default():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    d.issue("general")
+    d.next("1")
+    d.tick(minutes=2)
+    d.finish("1")
+    ts = [d.issue("general") for _ in range(2)]
+    assert est(d).tickets[ts[1].id].wait_s == 120
+
+
+def test_range_widens_when_few_are_ahead():
+    assert Estimate(0, 600).range_s() == (0, 1200)
+    low, high = Estimate(8, 2400).range_s()
+    assert low < 2400 < high and high - low <= 2 * 2400 / 3 + 120
+    assert Estimate(3, None).range_s() is None
+
+
+def test_estimates_are_cached_until_a_change():
+    d = Driver(small_office(counters=ONE_COUNTER))
+    d.issue("general")
+    first = est(d)
+    assert est(d) is first
+    d.issue("general")
+    assert est(d) is not first
