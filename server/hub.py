@@ -194,6 +194,11 @@ class Hub:
                 "recent_calls": list(self._recent),
                 "services": self.services_json(now),
                 "business_date": self.engine.state.business_date,
-                "office": {"name": self.office.name.as_json(), "timezone": self.office.timezone},
+                "office": {
+                    "name": self.office.name.as_json(),
+                    "timezone": self.office.timezone,
+                    "public_url": self.office.public_url or None,
+                    "ticket_footer": self.office.ticket_footer.as_json() if self.office.ticket_footer else None,
+                },
                 "announcements": [a.as_json() for a in self.office.announcements],
             }
