@@ -92,3 +92,23 @@ def test_estimates_are_cached_until_a_change():
     assert est(d) is first
     d.issue("general")
     assert est(d) is not first
+
+
+def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkeypatch):
+    from server.engine.estimate import EstimateCache, simulate
+
+    monkeypatch.setattr(EstimateCache, "COSTLY_S", 0.0)  # treat every play as costly
+    office = small_office(counters=ONE_COUNTER)
+    d = Driver(office)
+    d.issue("general")
+    base = est(d)
+    new = [d.issue("general") for _ in range(3)]
+    ext = est(d)
+    assert ext is not base and ext.tickets.keys() >= {t.id for t in new}
+    s = d.engine.state
+    full = simulate(office, d.engine.waiting(), s.counters, s.tickets, s.stats, d.now)
+    for t in new:  # one counter, one lane: the queue-length rule is exact
+        assert ext.tickets[t.id] == full.tickets[t.id]
+    assert ext.service("general") == full.service("general")
+    d.next("1")  # any change but an issue plays again in full
+    assert est(d).tickets == simulate(office, d.engine.waiting(), s.counters, s.tickets, s.stats, d.now).tickets

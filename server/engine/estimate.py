@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .model import CounterState, ServiceStat, Status, Ticket
@@ -48,6 +49,8 @@ class Estimates:
     tickets: dict[str, Estimate]
     # (service, lane) -> the estimate for a ticket taken now.
     probes: dict[tuple[str, str], Estimate]
+    # (service, lane) -> the open counters that serve it, as the simulation saw them.
+    eligible: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def service(self, service_id: str, lane: str = "normal") -> Estimate:
         return self.probes.get((service_id, lane), Estimate(0, None))
@@ -151,8 +154,85 @@ def simulate(
                 probes[(item.service, item.lane)] = est
             else:
                 result[item.ticket] = est
-    return Estimates(result, probes)
+    return Estimates(result, probes, eligible)
 
 
 def _at(now: datetime, offset_s: float) -> datetime:
     return now + timedelta(seconds=offset_s)
+
+
+class EstimateCache:
+    """The simulation, run again only when its answer may have changed.
+
+    After any call, finish or counter change it runs again at once. While tickets are only being
+    issued (a morning rush, or a benchmark) and the last run was costly (a long queue), new tickets
+    are placed after it by the queue-length rule, for at most a second or 50 tickets, and then
+    the full play runs again. Short queues are always played in full.
+    """
+
+    COSTLY_S = 0.002
+    MAX_AGE_S = 1.0
+    MAX_NEW = 50
+    STALE_S = 15.0
+
+    def __init__(self) -> None:
+        self.base: Estimates | None = None
+        self.at: datetime | None = None
+        self.cost_s = 0.0
+        self.dirty = True
+        self.new: list[Ticket] = []
+        self._ext: Estimates | None = None
+        self._ext_n = 0
+
+    def changed(self, new_tickets: list[Ticket] | None) -> None:
+        """Tell the cache about an applied change: `new_tickets` when it only issued tickets."""
+        if new_tickets is None:
+            self.dirty = True
+        else:
+            self.new.extend(new_tickets)
+
+    def get(
+        self,
+        office: Office,
+        waiting: Callable[[], Iterable[Ticket]],
+        counters: Mapping[str, CounterState],
+        tickets: Mapping[str, Ticket],
+        stats: Mapping[str, ServiceStat],
+        now: datetime,
+    ) -> Estimates:
+        if self.base is not None and self.at is not None and not self.dirty:
+            age = (now - self.at).total_seconds()
+            if not self.new and 0 <= age < self.STALE_S:
+                return self.base
+            if (self.new and self.cost_s >= self.COSTLY_S and 0 <= age < self.MAX_AGE_S
+                    and len(self.new) <= self.MAX_NEW):
+                return self._extended(office, stats)
+        started = time.perf_counter()
+        self.base = simulate(office, waiting(), counters, tickets, stats, now)
+        self.cost_s = time.perf_counter() - started
+        self.at, self.dirty, self.new = now, False, []
+        self._ext, self._ext_n = None, 0
+        return self.base
+
+    def _extended(self, office: Office, stats: Mapping[str, ServiceStat]) -> Estimates:
+        base = self.base
+        assert base is not None
+        if self._ext is None:
+            self._ext = Estimates(dict(base.tickets), dict(base.probes), base.eligible)
+        ext = self._ext
+        weights = {lane.id: lane.weight for lane in office.lanes}
+        for t in self.new[self._ext_n:]:
+            key = (t.service, t.lane)
+            mine = set(base.eligible.get(key, ()))
+            probe = ext.probes.get(key, Estimate(0, None))
+            ext.tickets[t.id] = probe
+            # Everyone who would take a ticket after this one, in a line it shares, is one further back.
+            mean = mean_seconds(office, stats, t.service)
+            for pkey, p in list(ext.probes.items()):
+                theirs = base.eligible.get(pkey, ())
+                if weights.get(pkey[1], 0) > weights.get(t.lane, 0) or not mine.intersection(theirs):
+                    continue
+                wait = None if p.wait_s is None else _round_up(p.wait_s + mean / max(1, len(theirs)))
+                ext.probes[pkey] = Estimate(p.ahead + 1, wait)
+        self._ext_n = len(self.new)
+        return ext

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .errors import Invalid, NotFound, WrongState
-from .estimate import Estimates, mean_seconds, simulate
+from .estimate import EstimateCache, Estimates, mean_seconds
 from .model import (
     AT_COUNTER,
     OPEN_STATUSES,
@@ -108,7 +108,7 @@ class QueueEngine:
         self.state = state
         self.new_id = new_id
         self.version = 0
-        self._estimates: tuple[int, datetime, Estimates] | None = None
+        self._estimates = EstimateCache()
         for c in office.counters:
             state.counters.setdefault(c.id, CounterState(c.id, open=c.open_at_start))
 
@@ -139,16 +139,10 @@ class QueueEngine:
         state = self.state.counters.get(cid)
         return self.state.tickets.get(state.ticket) if state and state.ticket else None
 
-    def estimates(self, now: datetime, max_age_s: float = 15.0) -> Estimates:
-        """The simulation of engine/estimate.py, run again after any change or when it grows old."""
-        cached = self._estimates
-        if cached and cached[0] == self.version and 0 <= (now - cached[1]).total_seconds() < max_age_s:
-            return cached[2]
-        est = simulate(
-            self.office, self.waiting(), self.state.counters, self.state.tickets, self.state.stats, now
-        )
-        self._estimates = (self.version, now, est)
-        return est
+    def estimates(self, now: datetime) -> Estimates:
+        """Ahead and estimated wait for every waiting ticket and service (engine/estimate.py)."""
+        s = self.state
+        return self._estimates.get(self.office, self.waiting, s.counters, s.tickets, s.stats, now)
 
     # -- the day -------------------------------------------------------------------------------
 
@@ -432,6 +426,10 @@ class QueueEngine:
     def apply(self, change: Change) -> None:
         """Make a stored Change the current state."""
         s = self.state
+        only_issued = not (change.counters or change.business_date) and all(
+            tid not in s.tickets and t.status == Status.WAITING for tid, t in change.tickets.items()
+        )
+        self._estimates.changed(list(change.tickets.values()) if only_issued else None)
         if change.business_date:
             s.business_date = change.business_date
             s.numbering = {}
