@@ -160,6 +160,7 @@ class Hub:
 
     def ticket_view(self, tid: str) -> dict[str, Any]:
         with self.lock:
+            self.tick()
             now = self.clock()
             t = self.engine.ticket(tid) or self.store.ticket(tid)
             if t is None:
@@ -187,6 +188,7 @@ class Hub:
 
     def state_json(self) -> dict[str, Any]:
         with self.lock:
+            self.tick()  # after midnight, never show yesterday's queue
             now = self.clock()
             return {
                 "seq": self.seq,
