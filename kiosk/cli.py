@@ -1,0 +1,213 @@
+"""`jiaohao kiosk`, `jiaohao kiosk press BUTTON` and `jiaohao kiosk preview --out FILE`.
+
+Imports are lazy: building the parser imports nothing heavy, `preview` never touches GPIO or the
+network, and nothing here imports pygame or Flask. Every mistake is one line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+TOKEN_ENV = "JIAOHAO_KIOSK_TOKEN"  # keeps the token out of `ps` on a shared machine
+
+
+def _say_fail(message: str) -> int:
+    print(f"jiaohao kiosk: {message}", file=sys.stderr)
+    return 1
+
+
+def _options(p: argparse.ArgumentParser, sub: bool) -> None:
+    # On `press` the same options come after the action (CONTRACT.md); SUPPRESS keeps the values given
+    # before it when they are not repeated after it.
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {"default": None}
+    p.add_argument("--config", metavar="FILE", help="the kiosk file (TOML)", **d)
+    p.add_argument("--server", metavar="URL", help="the hub, e.g. http://192.168.1.10:8600", **d)
+    p.add_argument("--token", metavar="T", help=f"this kiosk's token (or set {TOKEN_ENV})", **d)
+    p.add_argument("--printer", metavar="SPEC",
+                   help="usb:VID:PID, net:HOST[:PORT], serial:DEVICE[:BAUD], file:PATH or sim:[PATH] "
+                        "(default: the kiosk file's printer)", **d)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    k = subparsers.add_parser(
+        "kiosk", help="the ticket kiosk: GPIO buttons, lamps, ESC/POS printer",
+        description="The ticket kiosk. Without an action it runs until stopped: buttons issue and print "
+                    "tickets, lamps say what is possible. Actions: press BUTTON (one test ticket), "
+                    "preview --out FILE (the ticket image, no printer or hub).")
+    _options(k, sub=False)
+    k.add_argument("--pins", choices=("mock", "auto"), default="auto",
+                   help="GPIO: auto (lgpio on a Pi 5, RPi.GPIO on older Pis) or mock (no hardware)")
+    k.set_defaults(func=_run, kiosk_action=None)
+    actions = k.add_subparsers(dest="kiosk_action", metavar="ACTION", parser_class=type(k))
+
+    p = actions.add_parser("press", help="one press of one button, printed, then exit (0 printed, 1 not)")
+    p.add_argument("button", metavar="BUTTON", help="a button id from the kiosk file")
+    _options(p, sub=True)
+    p.set_defaults(func=_press)
+
+    v = actions.add_parser("preview", help="render a sample ticket to a PNG without a printer or hub")
+    v.add_argument("--out", metavar="FILE", required=True, help="the PNG to write")
+    v.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                   help="the kiosk file (paper width, footer, public URL, buttons)")
+    v.add_argument("--office", metavar="FILE", help="office file for names and footer (default: the demo office)")
+    v.add_argument("--button", metavar="ID", help="which button's service and lane (default: the first)")
+    v.add_argument("--paper", type=int, choices=(58, 80), help="paper width in mm (default: the kiosk file's, or 80)")
+    v.add_argument("--number", metavar="N", help="the ticket number shown (default: the service prefix + 023)")
+    v.set_defaults(func=_preview)
+    return k
+
+
+# -- shared setup -------------------------------------------------------------------------------
+
+class _Setup:
+    def __init__(self, args: argparse.Namespace, need_printer: bool = True) -> None:
+        from .config import load_kiosk
+        from .printer import open_printer
+
+        if not args.config:
+            raise _Usage("--config FILE (the kiosk file) is required")
+        self.config = load_kiosk(args.config)
+        self.server = (args.server or "").rstrip("/")
+        if not self.server.startswith(("http://", "https://")):
+            raise _Usage("--server URL is required and must start with http:// or https:// "
+                         "(e.g. http://192.168.1.10:8600)")
+        self.token = args.token or os.environ.get(TOKEN_ENV, "")
+        if not self.token:
+            raise _Usage(f"--token T (this kiosk's token from the office file) is required, or set {TOKEN_ENV}")
+        spec = args.printer or self.config.printer
+        if not spec:
+            raise _Usage("--printer SPEC is required (or printer = \"...\" in the kiosk file's [kiosk] table)")
+        self.printer = open_printer(spec)
+        from .hub_client import HubClient
+
+        self.hub = HubClient(self.server, self.token)
+        _warn_loopback_qr(self.config.public_url or self.server)
+
+
+class _Usage(Exception):
+    pass
+
+
+def _warn_loopback_qr(base: str) -> None:
+    from urllib.parse import urlparse
+
+    host = urlparse(base).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        print(f"jiaohao kiosk: note: ticket QR codes will point at {base}, which a phone cannot reach; "
+              "set public_url in the kiosk file ([kiosk] public_url)", file=sys.stderr)
+
+
+def _guard(fn: Any) -> Any:
+    """Mistakes the person can fix become one line and exit 1, as for every jiaohao command."""
+
+    def run(args: argparse.Namespace) -> int:
+        from .buttons import PinsError
+        from .config import KioskConfigError
+        from .printer import PrinterSpecError
+        from .ticket_image import FontMissing
+
+        try:
+            return int(fn(args))
+        except (_Usage, KioskConfigError, PrinterSpecError, PinsError, FontMissing) as e:
+            return _say_fail(str(e))
+
+    run.__name__ = fn.__name__
+    return run
+
+
+# -- the three actions --------------------------------------------------------------------------
+
+@_guard
+def _run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from .app import KioskApp
+    from .buttons import pin_factory
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = _Setup(args)
+    factory = pin_factory(args.pins)
+    app = KioskApp(s.config, s.hub, s.printer, factory, server_url=s.server, out=sys.stdout)
+    signal.signal(signal.SIGTERM, lambda *_: app.stop())
+    print(f"jiaohao kiosk: {len(s.config.buttons)} buttons on {args.pins} pins, printer {s.printer.spec}, "
+          f"hub {s.server}. Ctrl-C stops.", flush=True)
+    try:
+        return app.run()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        app.close()
+
+
+@_guard
+def _press(args: argparse.Namespace) -> int:
+    from .controller import Controller
+
+    s = _Setup(args)
+    s.config.button(args.button)  # an unknown button is a mistake, said before anything is issued
+    c = Controller(s.config, s.hub, s.printer, server_url=s.server, issue_deadline_s=10.0)
+    c.refresh()
+    result = c.press(args.button, ignore_cooldown=True)
+    if c.orphans or c.pending_cancels:
+        c.refresh()  # one more try at cancelling what could not be printed
+    s.printer.close()
+    if result.printed:
+        assert result.ticket
+        print(f"printed {result.ticket['number']} ({args.button}): {result.message}")
+        if c.paper_near_end:
+            print("jiaohao kiosk: warning: paper near end / 紙張即將用完", file=sys.stderr)
+        return 0
+    extra = ""
+    if c.pending_cancels:
+        extra = f" (ticket {c.pending_cancels[0]['number']} could not be cancelled at the hub: cancel it at a counter)"
+    return _say_fail(f"no ticket ({result.outcome}): {result.message.en} / {result.message.zh}{extra}")
+
+
+@_guard
+def _preview(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from server.config import load_office
+
+    from .config import Text, load_kiosk
+    from .ticket_image import render_ticket, sample_content
+
+    config = load_kiosk(args.config) if getattr(args, "config", None) else None
+    office = load_office(args.office)
+    if config and args.button:
+        button = config.button(args.button)
+        service_id, lane_id = button.service, button.lane
+    elif config:
+        service_id, lane_id = config.buttons[0].service, config.buttons[0].lane
+    else:
+        service_id, lane_id = "general", "normal"
+        if args.button:
+            raise _Usage("--button needs --config (the kiosk file that names the buttons)")
+    service = office.service(service_id) or office.services[0]
+    lane = office.lane(lane_id)
+    shown = service.shown_name()  # the neutral name for private services, as the hub sends it
+    paper = args.paper or (config.paper_mm if config else 80)
+    from .config import PAPER_WIDTHS
+
+    base = (config.public_url if config else "") or office.public_url or "http://127.0.0.1:8600"
+    footer_src = (config.footer if config else None) or office.ticket_footer
+    content = sample_content(
+        office=Text(office.name.zh, office.name.en),
+        service=Text(shown.zh, shown.en),
+        number=args.number or service.number(min(service.last, max(service.first, 23))),
+        lane=Text(lane.name.zh, lane.name.en) if lane and lane.weight > 0 else None,
+        status_url=f"{base}/s/PREVIEW",
+        footer=Text(footer_src.zh, footer_src.en) if footer_src else None,
+        issued_at=datetime.now(office.tz),
+    )
+    image = render_ticket(content, PAPER_WIDTHS[paper])
+    try:
+        image.save(args.out, format="PNG")
+    except (OSError, ValueError) as e:
+        raise _Usage(f"cannot write {args.out}: {e}") from None
+    print(f"wrote {args.out}: {image.width}x{image.height} px, {paper} mm paper")
+    return 0
