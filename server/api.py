@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
-from .engine.errors import Forbidden, Malformed, NotFound, RateLimited, Unauthorized
+from .engine.errors import Forbidden, Malformed, NotFound, Unauthorized
 from .engine.model import Change
 from .engine.office import Device
 from .hub import Hub
@@ -64,7 +64,7 @@ def body() -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the decoder goes
         raise Malformed("The body is not valid JSON. 內容不是有效的 JSON。", code="invalid_json") from None
     if not isinstance(data, dict):
         raise Malformed("The body must be a JSON object. 內容必須是 JSON 物件。", code="invalid_json")
@@ -102,7 +102,12 @@ class _Buckets:
             return True
 
 
-_public = _Buckets(PUBLIC_RATE, PUBLIC_BURST)
+def _public() -> _Buckets:
+    """One set of buckets per application, so that two hubs in one process never share a limit."""
+    buckets = current_app.extensions.get("jiaohao_public_rate")
+    if buckets is None:
+        buckets = current_app.extensions["jiaohao_public_rate"] = _Buckets(PUBLIC_RATE, PUBLIC_BURST)
+    return buckets  # type: ignore[no-any-return]
 
 
 def ticket_response(tid: str, status: int = 200) -> tuple[Response, int]:
@@ -123,27 +128,10 @@ def openapi() -> Any:
 
 @api.get("/public/status")
 def public_status() -> Any:
-    if not _public.allow(request.remote_addr or "?"):
-        raise RateLimited("Too many requests from this address; poll at most every few seconds. 請稍候再查詢。")
-    h = hub()
-    state = h.state_json()
-    now_called: dict[str, str | None] = {s.id: None for s in h.office.services}
-    for call in reversed(state["recent_calls"]):
-        t = call["ticket"]
-        if not t.get("walk_in"):
-            now_called[t["service"]] = t["number"]
-    services = [
-        {
-            "id": s["id"], "name": s["name"], "now_calling": now_called.get(s["id"]), "waiting": s["waiting"],
-            "estimated_wait_s": s["estimated_wait_s"], "estimated_wait_range_s": s["estimated_wait_range_s"],
-            "open": s["open"],
-        }
-        for s in state["services"]
-    ]
-    resp = jsonify({"office": state["office"]["name"], "business_date": state["business_date"],
-                    "services": services})
-    resp.headers["Cache-Control"] = "public, max-age=5"
-    return resp
+    from .public import cached_json, public_status, rate_limit
+
+    rate_limit()
+    return cached_json(public_status(hub()))
 
 
 # -- any token --------------------------------------------------------------------------------

@@ -75,6 +75,10 @@ def create_app(
 
     app.register_blueprint(api, url_prefix="/api/v1")
 
+    from .public import public
+
+    app.register_blueprint(public)
+
     from .realtime import init_realtime
 
     init_realtime(app, hub, async_mode)

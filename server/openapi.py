@@ -155,6 +155,33 @@ def openapi_document() -> dict[str, Any]:
                            "waiting": {"type": "integer"}, "estimated_wait_s": {"type": ["integer", "null"]},
                            "open": {"type": "boolean"}}}}},
     }
+    public_ticket_out = {
+        "type": "object",
+        "required": ["ticket", "office"],
+        "properties": {
+            "office": _TEXT,
+            "ticket": {
+                "type": "object",
+                "required": ["number", "status", "ahead", "estimated_wait_s", "issued_at", "called_at", "counter"],
+                "properties": {
+                    "number": {"type": "string"},
+                    "service_name": {"oneOf": [_TEXT, {"type": "null"}]},
+                    "lane_name": {"oneOf": [_TEXT, {"type": "null"}]},
+                    "priority": {"type": "boolean"},
+                    "status": TICKET["properties"]["status"],
+                    "ahead": {"type": ["integer", "null"], "minimum": 0},
+                    "estimated_wait_s": {"type": ["integer", "null"], "minimum": 0},
+                    "estimated_wait_range_s": _RANGE,
+                    "issued_at": {"type": "string", "format": "date-time"},
+                    "called_at": {"type": ["string", "null"], "format": "date-time"},
+                    "counter": {"oneOf": [{"type": "null"}, {
+                        "type": "object", "required": ["id", "name"],
+                        "properties": {"id": {"type": "string"}, "name": _TEXT}}]},
+                    "business_date": {"type": "string", "format": "date"},
+                },
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -168,6 +195,15 @@ def openapi_document() -> dict[str, Any]:
             "/health": {"get": _op("Liveness", {"200": _json(
                 {"type": "object", "required": ["status", "version"],
                  "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "Alive")}, auth=False)},
+            "/openapi.json": {"get": _op("This document (OpenAPI 3.1)", {"200": _json(
+                {"type": "object", "required": ["openapi", "info", "paths"]}, "The document")}, auth=False)},
+            "/public/tickets/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "get": _op("One ticket as its holder's phone may see it (no ids)",
+                           {"200": _json(public_ticket_out, "The ticket"),
+                            "304": {"description": "Not modified since the ETag in If-None-Match"},
+                            **_errors(404, 429)}, auth=False, tag="public"),
+            },
             "/services": {"get": _op("Services with waiting counts and estimates",
                                      {"200": _json(services_out, "Services"), **_errors(401)})},
             "/state": {"get": _op("The board's snapshot", {"200": _json(state_out, "State"), **_errors(401)})},

@@ -117,6 +117,7 @@ class HubProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self._close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -126,6 +127,11 @@ class HubProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        self._close()
+
+    def _close(self) -> None:
+        if self.proc and self.proc.stdout and not self.proc.stdout.closed:
+            self.proc.stdout.close()
 
 
 @pytest.fixture

@@ -169,3 +169,11 @@ def test_an_operation_does_not_mutate_state_until_applied():
     assert d.engine.state.tickets == before
     d.engine.apply(change)
     assert change.ticket in d.engine.state.tickets
+
+
+def test_walk_in_cannot_be_transferred():
+    d = Driver(small_office())
+    d.walk_in("1", "general", "normal")
+    with pytest.raises(WrongState) as e:
+        d.transfer("1", "quick")
+    assert e.value.code == "walk_in_not_transferable"

@@ -365,6 +365,12 @@ class QueueEngine:
             raise Invalid(f"Unknown service '{service_id}'. 沒有這項業務。", code="unknown_service")
         d = _Draft(self, now, actor)
         t = self._current(d, cid)
+        if t.walk_in:
+            raise WrongState(
+                "A walk-in has no number to be called by; finish it and serve the citizen at the other "
+                "counter directly. 臨櫃服務沒有號碼，無法轉送。",
+                code="walk_in_not_transferable",
+            )
         moved = t.evolve(
             status=Status.WAITING,
             service=service_id,
