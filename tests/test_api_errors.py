@@ -367,22 +367,24 @@ def frozen_rate_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def test_public_status_hammered_is_429(client, frozen_rate_clock):
-    statuses = [client.get(f"{API}/public/status").status_code for _ in range(40)]
-    assert statuses[:30] == [200] * 30  # the burst
-    assert statuses[30:] == [429] * 10
+    burst = int(api_module.PUBLIC_BURST)
+    statuses = [client.get(f"{API}/public/status").status_code for _ in range(burst + 10)]
+    assert statuses[:burst] == [200] * burst  # the burst
+    assert statuses[burst:] == [429] * 10
     err = assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     assert "wait" in err["message"] or "every" in err["message"]
 
 
 def test_public_rate_limit_is_per_address_and_refills(client, frozen_rate_clock):
-    for _ in range(30):
+    for _ in range(int(api_module.PUBLIC_BURST)):
         assert client.get(f"{API}/public/status").status_code == 200
     assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     # Another phone on another address is not affected.
     assert client.get(f"{API}/public/status", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
-    frozen_rate_clock[0] += 1.0  # one second later: 10 more
-    statuses = [client.get(f"{API}/public/status").status_code for _ in range(11)]
-    assert statuses == [200] * 10 + [429]
+    frozen_rate_clock[0] += 1.0  # one second later: PUBLIC_RATE more
+    rate = int(api_module.PUBLIC_RATE)
+    statuses = [client.get(f"{API}/public/status").status_code for _ in range(rate + 1)]
+    assert statuses == [200] * rate + [429]
 
 
 def test_tokens_are_not_rate_limited_at_office_speeds(client, frozen_rate_clock):
@@ -394,7 +396,7 @@ def test_tokens_are_not_rate_limited_at_office_speeds(client, frozen_rate_clock)
 def test_rate_limits_of_two_hubs_are_separate(app, client, frozen_rate_clock, office, clock, tmp_path):
     from server.app import create_app
 
-    for _ in range(30):
+    for _ in range(int(api_module.PUBLIC_BURST)):
         assert client.get(f"{API}/public/status").status_code == 200
     assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     other = create_app(office, tmp_path / "other.db", clock=clock)
