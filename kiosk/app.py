@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
+
+from PIL import Image
 
 from .buttons import Panel
 from .config import KioskConfig
 from .controller import Controller, Message, standing_state
 from .hub_client import HubClient
 from .printer import Printer
+from .ticket_image import TicketContent, render_ticket
 
 log = logging.getLogger("jiaohao.kiosk")
 
@@ -34,6 +39,7 @@ class KioskApp:
         server_url: str,
         out: TextIO | None = None,
         poll_s: float = POLL_S,
+        save_png: Path | None = None,
     ) -> None:
         self.out = out
         self.poll_s = poll_s
@@ -41,7 +47,11 @@ class KioskApp:
         self._shown: Any = None
         self._show_lock = threading.Lock()
         self.presses: list[threading.Thread] = []
-        self.controller = Controller(config, hub, printer, server_url=server_url, on_change=self.show)
+        extra: dict[str, Any] = {}
+        if save_png is not None:
+            extra["render"] = _saving_render(save_png, out)
+        self.config = config
+        self.controller = Controller(config, hub, printer, server_url=server_url, on_change=self.show, **extra)
         self.panel = Panel(config, pins, on_press=self._pressed)
 
     def _pressed(self, button_id: str) -> None:
@@ -87,9 +97,42 @@ class KioskApp:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def press_from_keys(self, keys: TextIO) -> None:
+        """Simulated presses (mock pins only): each line names a button by its number (1, 2, ...) or id.
+
+        This is how `jiaohao up` lets a newcomer press a key and see a ticket.
+        """
+        ids = [b.id for b in self.config.buttons]
+        for line in keys:
+            word = line.strip()
+            if not word:
+                continue
+            bid = ids[int(word) - 1] if word.isdigit() and 1 <= int(word) <= len(ids) else word
+            btn = self.panel.buttons.get(bid)
+            if btn is None:
+                self._say(Message(f"沒有這個按鈕：{word}", f"No such button: {word} (1-{len(ids)} or an id)", "warn"))
+                continue
+            btn.pin.drive_low()
+            btn.pin.drive_high()
+
     def close(self) -> None:
         self.stop()
         for t in self.presses:
             t.join(timeout=30)
         self.panel.close()
         self.controller.printer.close()
+
+
+def _saving_render(folder: Path, out: TextIO | None) -> Callable[[TicketContent, int], Image.Image]:
+    """The ticket renderer, also keeping each ticket as a PNG (for the demo and for a look by eye)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def render(content: TicketContent, width: int) -> Image.Image:
+        image = render_ticket(content, width)
+        path = folder / f"ticket-{content.number or 'walk-in'}.png"
+        image.save(path, format="PNG")
+        if out is not None:
+            print(f"ticket image: {path}", file=out, flush=True)
+        return image
+
+    return render

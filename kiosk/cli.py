@@ -40,6 +40,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _options(k, sub=False)
     k.add_argument("--pins", choices=("mock", "auto"), default="auto",
                    help="GPIO: auto (lgpio on a Pi 5, RPi.GPIO on older Pis) or mock (no hardware)")
+    k.add_argument("--keys", action="store_true",
+                   help="with --pins mock: press buttons by typing their number (1, 2, ...) and Enter")
+    k.add_argument("--save-png", metavar="DIR", help="also keep every printed ticket as a PNG in DIR")
     k.set_defaults(func=_run, kiosk_action=None)
     actions = k.add_subparsers(dest="kiosk_action", metavar="ACTION", parser_class=type(k))
 
@@ -130,9 +133,18 @@ def _run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = _Setup(args)
+    if args.keys and args.pins != "mock":
+        raise _Usage("--keys presses mock pins only: add --pins mock")
     factory = pin_factory(args.pins)
-    app = KioskApp(s.config, s.hub, s.printer, factory, server_url=s.server, out=sys.stdout)
+    from pathlib import Path
+
+    app = KioskApp(s.config, s.hub, s.printer, factory, server_url=s.server, out=sys.stdout,
+                   save_png=Path(args.save_png) if args.save_png else None)
     signal.signal(signal.SIGTERM, lambda *_: app.stop())
+    if args.keys:
+        import threading
+
+        threading.Thread(target=app.press_from_keys, args=(sys.stdin,), name="keys", daemon=True).start()
     print(f"jiaohao kiosk: {len(s.config.buttons)} buttons on {args.pins} pins, printer {s.printer.spec}, "
           f"hub {s.server}. Ctrl-C stops.", flush=True)
     try:

@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from .up import up
 
-    return up(args.db, args.port)
+    return up(args.db, args.port, args.out)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("up", help="everything on one machine with the demo office and simulated hardware")
     u.add_argument("--db", metavar="FILE", default="jiaohao-demo.db", help="database (default: ./jiaohao-demo.db)")
     u.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"hub port (default: {DEFAULT_PORT})")
+    u.add_argument("--out", metavar="DIR", default="out", help="the simulated kiosk's tickets (default: ./out)")
     u.set_defaults(func=_up)
 
     c = sub.add_parser("check-config", help="check an office file and say what is wrong, if anything")
@@ -78,9 +79,9 @@ def parser() -> argparse.ArgumentParser:
     from kiosk.cli import add_parser as add_kiosk  # light: the kiosk's own imports wait until it runs
 
     add_kiosk(sub)
-    d = sub.add_parser("display", help="the TV board (not built yet)")
-    d.add_argument("rest", nargs=argparse.REMAINDER)
-    d.set_defaults(func=_not_built("display", 4))
+    from display.cli import add_parser as add_display  # light: pygame waits until the board runs
+
+    add_display(sub)
     return p
 
 

@@ -14,8 +14,8 @@ from conftest import ROOT, free_port
 def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(tmp_path / "demo.db"),
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                             "--port", str(port), "--out", str(tmp_path / "out")], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 60
@@ -29,6 +29,18 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path):
         assert "jiaohao is up with the demo office" in out and f"127.0.0.1:{port}" in out
         status = requests.get(f"http://127.0.0.1:{port}/api/v1/public/status", timeout=5).json()
         assert status["office"]["zh-TW"] == "臺中市南屯區戶政事務所"
+        # A newcomer presses key 4 (樂齡) and gets a ticket the hub knows, kept as a PNG.
+        proc.stdin.write("4\n")
+        proc.stdin.flush()
+        png, printed = tmp_path / "out" / "ticket-A001.png", tmp_path / "out" / "printer.bin"
+        deadline = time.monotonic() + 60
+        while not (png.exists() and printed.exists() and printed.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert png.exists(), "no ticket image from the simulated kiosk"
+        state = requests.get(f"http://127.0.0.1:{port}/api/v1/state", headers={
+            "Authorization": "Bearer demo-display-lobby-token"}, timeout=5).json()
+        assert [s["waiting"] for s in state["services"] if s["id"] == "general"] == [1]
+        assert printed.stat().st_size > 1000
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) in (0, 130)
         # The hub went with it.
@@ -40,3 +52,6 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(10)
+        proc.stdin.close()
+        proc.stdout.close()
