@@ -79,6 +79,10 @@ def create_app(
 
     app.register_blueprint(public)
 
+    from .console import init_console
+
+    init_console(app, hub)
+
     from .realtime import init_realtime
 
     init_realtime(app, hub, async_mode)

@@ -40,6 +40,30 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .store import Store
+    from .users import UserError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise UsageError("the two passwords differ; nothing was changed")
+    # Not exclusive: adding a clerk must work while the hub runs on the same database.
+    store = Store(args.db, exclusive=False)
+    try:
+        user = add_user(store, args.name, args.role, password)
+    except UserError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        store.close()
+    print(f"added {user.role} {user.name} to {args.db}")
+    return 0
+
+
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return _fail(f"'jiaohao {part}' is not built yet (issue #{issue}); only the hub runs today: jiaohao serve")
@@ -71,6 +95,15 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"hub port (default: {DEFAULT_PORT})")
     u.add_argument("--out", metavar="DIR", default="out", help="the simulated kiosk's tickets (default: ./out)")
     u.set_defaults(func=_up)
+
+    us = sub.add_parser("user", help="staff accounts for the counter console")
+    us_sub = us.add_subparsers(dest="user_action", metavar="ACTION", parser_class=_Parser, required=True)
+    ua = us_sub.add_parser("add", help="add a clerk, supervisor or admin (asks for the password)")
+    ua.add_argument("name", help="login name, e.g. a staff number")
+    ua.add_argument("--role", choices=("clerk", "supervisor", "admin"), required=True)
+    ua.add_argument("--db", metavar="FILE", default="jiaohao.db", help="the hub's database (default: ./jiaohao.db)")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.set_defaults(func=_user)
 
     c = sub.add_parser("check-config", help="check an office file and say what is wrong, if anything")
     c.add_argument("config", metavar="FILE")

@@ -66,6 +66,17 @@ def _tables(db: Database) -> None:
                                   PRIMARY KEY (device, key, business_date))""")
 
 
+@migrations(name="0003_users_and_ratings")
+def _users(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                            created_at TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("""
+        CREATE TABLE ratings (ticket TEXT PRIMARY KEY, at TEXT NOT NULL, business_date TEXT NOT NULL,
+                              counter TEXT NOT NULL, clerk TEXT, service TEXT NOT NULL, score INTEGER NOT NULL,
+                              comment TEXT, source TEXT NOT NULL)""")
+
+
 class StoreLocked(RuntimeError):
     pass
 
@@ -101,10 +112,11 @@ def ticket_from_row(r: dict[str, Any]) -> Ticket:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, exclusive: bool = True) -> None:
+        """`exclusive=False` is for the small tools (`jiaohao user`) that write beside a running hub."""
         self.path = str(path)
         self._lockfile: int | None = None
-        if self.path != ":memory:":
+        if self.path != ":memory:" and exclusive:
             self._lock_exclusively()
         # One connection, used only under the hub's lock (hub.py), from whichever thread holds it.
         conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
@@ -157,6 +169,10 @@ class Store:
         rows = list(self.db.query("SELECT max(ord) AS m FROM tickets WHERE business_date = ?", [day]))
         state.next_order = (rows[0]["m"] or 0) + 1
         return state
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self._set_meta(key, value)
 
     def ticket(self, tid: str) -> Ticket | None:
         rows = list(self.db.query("SELECT * FROM tickets WHERE id = ?", [tid]))

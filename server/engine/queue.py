@@ -427,6 +427,13 @@ class QueueEngine:
         d.log("walk_in", t)
         return d.change
 
+    def note(self, cid: str, kind: str, now: datetime, actor: str | None) -> Change:
+        """A log row only (a clerk logging in or out at a counter): for the per-clerk reports."""
+        self._counter(cid)
+        d = _Draft(self, now, actor)
+        d.log(kind, None, counter=cid)
+        return d.change
+
     # -- applying ------------------------------------------------------------------------------
 
     def apply(self, change: Change) -> None:

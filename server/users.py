@@ -1,0 +1,69 @@
+"""Staff accounts: clerks, supervisors and admins who log in to the counter console.
+
+Passwords are kept only as slow scrypt hashes (werkzeug). Names are login names chosen by the
+office (e.g. staff numbers); per-clerk statistics are reported against them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .store import Store
+
+ROLES = ("clerk", "supervisor", "admin")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
+MIN_PASSWORD = 8
+# Checked against when the name is unknown, so that a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class UserError(ValueError):
+    """A mistake in a user command: one line for the person."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+
+def add_user(store: Store, name: str, role: str, password: str) -> User:
+    if not _NAME.match(name):
+        raise UserError(f"name '{name}' must be 2-40 letters, digits, '-', '_' or '.'")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)} (got '{role}')")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    if list(store.db.query("SELECT name FROM users WHERE name = ?", [name])):
+        raise UserError(f"a user '{name}' already exists")
+    with store.db.atomic():
+        store.db.execute(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            [name, role, generate_password_hash(password, method="scrypt"), datetime.now(UTC).isoformat()],
+        )
+    return User(name, role)
+
+
+def fetch(store: Store, name: str) -> dict[str, str] | None:
+    """The account row; read under the hub's lock (the connection is shared), checked outside it."""
+    rows = list(store.db.query("SELECT name, role, password_hash FROM users WHERE name = ? AND active = 1", [name]))
+    return rows[0] if rows else None
+
+
+def verify(row: dict[str, str] | None, password: str) -> User | None:
+    """The slow part of a login: never under the hub's lock."""
+    if row is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(row["password_hash"], password):
+        return None
+    return User(row["name"], row["role"])
+
+
+def find_user(store: Store, name: str) -> User | None:
+    rows = list(store.db.query("SELECT name, role FROM users WHERE name = ? AND active = 1", [name]))
+    return User(rows[0]["name"], rows[0]["role"]) if rows else None
