@@ -1,1 +1,1 @@
-"""The TV board and LED signs (issue #4): not built yet; `jiaohao display` says so."""
+"""The TV board (issue #4): `jiaohao display`. LED counter signs are not built yet."""

@@ -112,9 +112,9 @@ def parser() -> argparse.ArgumentParser:
     from kiosk.cli import add_parser as add_kiosk  # light: the kiosk's own imports wait until it runs
 
     add_kiosk(sub)
-    d = sub.add_parser("display", help="the TV board (not built yet)")
-    d.add_argument("rest", nargs=argparse.REMAINDER)
-    d.set_defaults(func=_not_built("display", 4))
+    from display.cli import add_parser as add_display  # light: pygame waits until the board runs
+
+    add_display(sub)
     return p
 
 

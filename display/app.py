@@ -1,0 +1,164 @@
+"""The board's main loop: full screen on a Pi console (KMS/DRM), a window on a desktop, or headless.
+
+One thread draws. The hub link and the announcer run in their own threads and talk to this loop
+only through a queue (events in) and method calls that never block (effects out), so a slow hub,
+a long announcement or a reconnect never freezes the screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+log = logging.getLogger("jiaohao.display")
+
+DEFAULT_WINDOW = (1280, 720)
+DEFAULT_HEADLESS = (1920, 1080)
+
+
+@dataclass
+class Options:
+    server: str
+    token: str
+    headless: bool = False
+    snapshot: Path | None = None
+    after: int = 0
+    timeout: float | None = None
+    size: tuple[int, int] | None = None
+    fullscreen: bool | None = None  # None: full screen on a console without a desktop, else a window
+    rotate: int = 0
+    sound: bool = True
+    volume: float = 0.8
+    languages: tuple[str, ...] = ("zh", "en")
+    zh_phrase: str = "laibin"
+    clip_dir: Path | None = None
+    fps: int = 30
+    stop_flag: list[bool] = field(default_factory=list)  # set by a signal handler: [True] ends the loop
+
+
+def _video_env(opts: Options) -> bool:
+    """Chooses the SDL video driver before pygame starts; returns whether to go full screen."""
+    if opts.headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        return False
+    console = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+               and not os.environ.get("WAYLAND_DISPLAY"))
+    if console and not os.environ.get("SDL_VIDEODRIVER"):
+        # A Pi without a desktop: draw straight to the screen through KMS/DRM (pygame-ce's wheel has it).
+        os.environ["SDL_VIDEODRIVER"] = "kmsdrm"
+    return opts.fullscreen if opts.fullscreen is not None else console
+
+
+def run(opts: Options, out: TextIO = sys.stdout) -> int:
+    fullscreen = _video_env(opts)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    from . import fonts
+    from .announcer import Announcer, default_clip_dir
+    from .client import HubLink
+    from .render import Painter, render
+    from .state import Announce, Resync, initial, reduce
+
+    try:
+        painter = Painter(fonts.load())
+    except fonts.FontMissing as e:
+        print(f"jiaohao display: {e}", file=sys.stderr)
+        return 1
+    try:
+        pygame.display.init()
+        if fullscreen:
+            screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            size = opts.size or (DEFAULT_HEADLESS if opts.headless else DEFAULT_WINDOW)
+            if opts.rotate in (90, 270):
+                size = (size[1], size[0])
+            screen = pygame.display.set_mode(size, 0 if opts.headless else pygame.RESIZABLE)
+            pygame.display.set_caption("jiaohao 叫號")
+    except pygame.error as e:
+        print(f"jiaohao display: cannot open the screen ({os.environ.get('SDL_VIDEODRIVER', 'default')} "
+              f"video driver): {e}", file=sys.stderr)
+        return 1
+
+    events: queue.Queue[tuple[str, object]] = queue.Queue()
+    announcer = None
+    if opts.sound:
+        announcer = Announcer(opts.clip_dir or default_clip_dir(), opts.languages, opts.volume,
+                              opts.zh_phrase).start()
+    link = HubLink(opts.server, opts.token, events).start()
+    board = initial(time.time())
+    calls_seen, last_call_seq, said_connected = 0, 0, False
+    deadline = time.monotonic() + opts.timeout if opts.timeout else None
+    tick = pygame.time.Clock()
+    fps = min(opts.fps, 10) if opts.headless else opts.fps
+    try:
+        while not opts.stop_flag:
+            for e in pygame.event.get():
+                if e.type == pygame.QUIT or (e.type == pygame.KEYDOWN and e.key in (pygame.K_ESCAPE, pygame.K_q)):
+                    return 0
+            for _ in range(500):  # bounded: a burst of events never starves the screen
+                try:
+                    name, data = events.get_nowait()
+                except queue.Empty:
+                    break
+                if name == "token_refused":
+                    msg = data.get("message") if isinstance(data, dict) else data
+                    if board.seq is None:
+                        print(f"jiaohao display: the hub at {opts.server} refused the token: {msg}", file=sys.stderr)
+                        return 1
+                    name, data = "link_error", {"message": "token refused 憑證被拒"}
+                if name == "call":
+                    calls_seen += 1
+                    if isinstance(data, dict) and isinstance(data.get("seq"), int):
+                        last_call_seq = max(last_call_seq, data["seq"])
+                board, effects = reduce(board, name, data, now=time.time())
+                for eff in effects:
+                    if isinstance(eff, Announce):
+                        log.info("call %s -> counter %s%s", eff.call.number, eff.call.counter_id,
+                                 " (recall)" if eff.call.recall else "")
+                        if announcer:
+                            announcer.announce(eff.call)
+                    elif isinstance(eff, Resync):
+                        log.info("reading the state again: %s", eff.reason)
+                        link.resync()
+                if board.seq is not None and not said_connected:
+                    said_connected = True
+                    print(f"jiaohao display: connected to {opts.server} "
+                          f"({len(board.counters)} counters, seq {board.seq})", file=out, flush=True)
+            now = time.time()
+            screen = pygame.display.get_surface()
+            canvas = screen if opts.rotate == 0 else pygame.Surface(
+                (screen.get_height(), screen.get_width()) if opts.rotate in (90, 270) else screen.get_size())
+            render(board, now, canvas, painter)
+            if (opts.snapshot and board.seq is not None and not board.resyncing and calls_seen >= opts.after
+                    and board.seq >= last_call_seq):
+                try:
+                    pygame.image.save(canvas, str(opts.snapshot))
+                except (pygame.error, OSError) as e:
+                    print(f"jiaohao display: cannot write {opts.snapshot}: {e}", file=sys.stderr)
+                    return 1
+                print(f"jiaohao display: wrote {opts.snapshot} ({canvas.get_width()}x{canvas.get_height()}, "
+                      f"{calls_seen} calls, seq {board.seq})", file=out, flush=True)
+                return 0
+            if deadline and time.monotonic() > deadline:
+                print(f"jiaohao display: no snapshot within {opts.timeout:g} s "
+                      f"({calls_seen} of {opts.after} calls, {'connected' if board.connected else 'not connected'})",
+                      file=sys.stderr)
+                return 1
+            if canvas is not screen:
+                screen.blit(pygame.transform.rotate(canvas, -opts.rotate), (0, 0))
+            pygame.display.flip()
+            tick.tick(fps)
+        return 0
+    finally:
+        link.stop()
+        if announcer:
+            announcer.close()
+        pygame.quit()

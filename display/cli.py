@@ -1,0 +1,120 @@
+"""`jiaohao display`: the TV board. Building the parser imports nothing heavy (no pygame, no Flask).
+
+Every mistake the person can fix is one line and exit code 1 (CONTRACT.md); an unreachable hub is
+not a mistake: the board says so on screen and keeps trying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+TOKEN_ENV = "JIAOHAO_DISPLAY_TOKEN"  # keeps the token out of `ps` on a shared machine
+
+
+def _fail(message: str) -> int:
+    print(f"jiaohao display: {message}", file=sys.stderr)
+    return 1
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (320 <= w <= 8192 and 240 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"{text}: width and height must be between 320x240 and 8192x8192")
+    return w, h
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    d = subparsers.add_parser(
+        "display", help="the TV board (pygame): calls shown and spoken, queues, announcements",
+        description="The TV board. Full screen on a console without a desktop (KMS/DRM), a window on a "
+                    "desktop, or off-screen with --headless. Esc or q quits a window.")
+    d.add_argument("--server", metavar="URL", help="the hub, e.g. http://192.168.1.10:8600")
+    d.add_argument("--token", metavar="T", help=f"this board's token (role display), or set {TOKEN_ENV}")
+    d.add_argument("--headless", action="store_true", help="draw off-screen (no window, no sound)")
+    d.add_argument("--snapshot", metavar="FILE.png", type=Path,
+                   help="write the board to FILE.png after --after N call events, then exit 0")
+    d.add_argument("--after", metavar="N", type=int, default=0,
+                   help="call events to wait for before --snapshot (default 0: right after the first state)")
+    d.add_argument("--timeout", metavar="S", type=float,
+                   help="with --snapshot: give up (exit 1) after S seconds")
+    d.add_argument("--size", metavar="WxH", type=_size,
+                   help="window or off-screen size (default 1280x720 windowed, 1920x1080 headless); "
+                        "taller than wide gives the portrait layout")
+    screen = d.add_mutually_exclusive_group()
+    screen.add_argument("--fullscreen", dest="fullscreen", action="store_const", const=True, default=None,
+                        help="full screen (the default on a console without a desktop)")
+    screen.add_argument("--windowed", dest="fullscreen", action="store_const", const=False, help="a window")
+    d.add_argument("--rotate", type=int, choices=(0, 90, 180, 270), default=0,
+                   help="turn the picture clockwise, for a TV mounted on its side (portrait)")
+    d.add_argument("--volume", metavar="0-100", type=int, default=80, help="announcement volume (default 80)")
+    d.add_argument("--languages", metavar="LIST", default="zh,en",
+                   help="spoken languages in order: zh,en (default), zh, en, or none")
+    d.add_argument("--zh-phrase", choices=("laibin", "qing"), default="laibin",
+                   help="Mandarin sentence: laibin 「A023號來賓，請到3號櫃台」 (default) or qing 「請A023號到3號櫃台」")
+    d.add_argument("--clips", metavar="DIR", type=Path,
+                   help="voice clip directory (default $JIAOHAO_CLIPS or ~/.local/share/jiaohao/clips)")
+    d.add_argument("--no-sound", action="store_true", help="show calls without speaking them")
+    d.add_argument("--fps", type=int, default=30, help=argparse.SUPPRESS)
+    d.set_defaults(func=_run)
+    return d
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from .app import Options
+
+    server = (args.server or "").rstrip("/")
+    if not server.startswith(("http://", "https://")):
+        raise ValueError("--server URL is required and must start with http:// or https:// "
+                         "(e.g. http://192.168.1.10:8600)")
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise ValueError(f"--token T (this board's token from the office file) is required, or set {TOKEN_ENV}")
+    if args.after < 0:
+        raise ValueError("--after N must be 0 or more")
+    if (args.after or args.timeout) and not args.snapshot:
+        raise ValueError("--after and --timeout go with --snapshot FILE.png")
+    if args.snapshot and not args.snapshot.parent.is_dir():
+        raise ValueError(f"--snapshot {args.snapshot}: the directory {args.snapshot.parent} does not exist")
+    if not 0 <= args.volume <= 100:
+        raise ValueError("--volume must be between 0 and 100")
+    langs = tuple(x.strip() for x in args.languages.split(",") if x.strip())
+    if langs == ("none",):
+        langs = ()
+    bad = [x for x in langs if x not in ("zh", "en")]
+    if bad or len(set(langs)) != len(langs):
+        raise ValueError(f"--languages {args.languages}: use zh and/or en, comma-separated, or none")
+    if args.clips and not args.clips.is_dir():
+        raise ValueError(f"--clips {args.clips}: no such directory (make one with scripts/make_clips.py --out DIR)")
+    return Options(
+        server=server, token=token, headless=args.headless, snapshot=args.snapshot, after=args.after,
+        timeout=args.timeout, size=args.size, fullscreen=args.fullscreen, rotate=args.rotate,
+        sound=not args.no_sound and not args.headless and bool(langs), volume=args.volume / 100,
+        languages=langs, zh_phrase=args.zh_phrase, clip_dir=args.clips, fps=max(1, args.fps),
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    try:
+        opts = _options(args)
+    except ValueError as e:
+        return _fail(str(e))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for name in ("socketio", "engineio", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from .app import run
+
+    signal.signal(signal.SIGTERM, lambda *_: opts.stop_flag.append(True))
+    try:
+        return run(opts)
+    except KeyboardInterrupt:
+        return 0
