@@ -102,7 +102,7 @@ def _spaced(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def sentence(number: str, counter_id: str, lang: str, zh_phrase: str = "laibin") -> list[Token]:
+def sentence(number: str, counter_id: str, lang: str, zh_phrase: str = "qing") -> list[Token]:
     if lang == "zh":
         num, ctr = _chars(number, "zh"), _counter_zh(counter_id)
         if zh_phrase == "qing":
@@ -115,7 +115,7 @@ def sentence(number: str, counter_id: str, lang: str, zh_phrase: str = "laibin")
     raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
 
 
-def sequence(call: Call, languages: Sequence[str] = LANGUAGES, zh_phrase: str = "laibin") -> list[Token]:
+def sequence(call: Call, languages: Sequence[str] = LANGUAGES, zh_phrase: str = "qing") -> list[Token]:
     """The whole announcement of one call: chime, then each language in the order given."""
     out: list[Token] = ["chime", GAP_CHIME]
     for i, lang in enumerate(languages):
@@ -164,7 +164,7 @@ class Announcer:
         clip_dir: Path,
         languages: Sequence[str] = LANGUAGES,
         volume: float = 0.8,
-        zh_phrase: str = "laibin",
+        zh_phrase: str = "qing",
         on_played: Callable[[Played], None] | None = None,
     ) -> None:
         for lang in languages:

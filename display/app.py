@@ -36,7 +36,7 @@ class Options:
     sound: bool = True
     volume: float = 0.8
     languages: tuple[str, ...] = ("zh", "en")
-    zh_phrase: str = "laibin"
+    zh_phrase: str = "qing"
     clip_dir: Path | None = None
     fps: int = 30
     stop_flag: list[bool] = field(default_factory=list)  # set by a signal handler: [True] ends the loop

@@ -56,8 +56,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--volume", metavar="0-100", type=int, default=80, help="announcement volume (default 80)")
     d.add_argument("--languages", metavar="LIST", default="zh,en",
                    help="spoken languages in order: zh,en (default), zh, en, or none")
-    d.add_argument("--zh-phrase", choices=("laibin", "qing"), default="laibin",
-                   help="Mandarin sentence: laibin 「A023號來賓，請到3號櫃台」 (default) or qing 「請A023號到3號櫃台」")
+    d.add_argument("--zh-phrase", choices=("laibin", "qing"), default="qing",
+                   help="Mandarin sentence: qing 「請A023號到3號櫃台」 (default) or laibin 「A023號來賓，請到3號櫃台」")
     d.add_argument("--clips", metavar="DIR", type=Path,
                    help="voice clip directory (default $JIAOHAO_CLIPS or ~/.local/share/jiaohao/clips)")
     d.add_argument("--no-sound", action="store_true", help="show calls without speaking them")

@@ -50,7 +50,7 @@ def test_roc_dates() -> None:
 
 def test_mandarin_taiwan_idiom() -> None:
     # 「A023號來賓，請到3號櫃台」
-    assert words(sentence("A023", "3", "zh")) == [
+    assert words(sentence("A023", "3", "zh", "laibin")) == [
         "letter_A", "zh_0", "zh_2", "zh_3", "zh_hao", "zh_laibin", "zh_qing", "zh_dao", "zh_3", "zh_hao", "zh_guitai"]
 
 
@@ -82,7 +82,7 @@ def test_a_whole_call_is_chime_then_each_language_in_order() -> None:
     seq = sequence(a_call("B007", "12"), ("zh", "en"))
     names = words(seq)
     assert names[0] == "chime"
-    assert names.index("zh_laibin") < names.index("en_number")
+    assert names.index("zh_guitai") < names.index("en_number")
     assert words(sequence(a_call("B007", "12"), ("en",)))[1] == "en_number"
     assert words(sequence(a_call("B007", "12"), ())) == ["chime"]
     # Words are separated by short silences, never glued together.
@@ -199,7 +199,7 @@ def test_missing_clips_are_logged_and_the_call_still_goes_through(
     partial = tmp_path / "partial"
     partial.mkdir()
     for p in clips.glob("*.wav"):
-        if p.stem != "zh_laibin":
+        if p.stem != "zh_dao":
             shutil.copy(p, partial / p.name)
     _disk_audio(monkeypatch, tmp_path / "out.raw")
     played: list[Played] = []
@@ -214,8 +214,8 @@ def test_missing_clips_are_logged_and_the_call_still_goes_through(
         announcer.close()
         pygame.mixer.quit()
     assert [p.number for p in played] == ["A023", "A024"]
-    assert played[0].missing == ["zh_laibin"] and played[0].seconds > 1
-    warnings = [r.getMessage() for r in caplog.records if "zh_laibin" in r.getMessage()]
+    assert played[0].missing == ["zh_dao"] and played[0].seconds > 1
+    warnings = [r.getMessage() for r in caplog.records if "zh_dao" in r.getMessage()]
     assert len(warnings) == 1  # said once, not on every call
 
 
