@@ -1,12 +1,13 @@
 """`jiaohao up`: every part that exists, on one machine, with the demo office and simulated hardware.
 
-The hub, and a simulated kiosk (mock pins, a `sim:` printer writing ESC/POS bytes to a file, each
-ticket also kept as a PNG) whose buttons are pressed by typing their number and Enter here. The TV
-board (issue #4) joins when it is built.
+The hub; a simulated kiosk (mock pins, a `sim:` printer writing ESC/POS bytes to a file, each ticket
+also kept as a PNG) whose buttons are pressed by typing their number and Enter here; and the TV
+board, in a window when there is a desktop, else as a PNG redrawn after every call.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -44,6 +45,44 @@ def _forward_keys(kiosk: subprocess.Popen[bytes]) -> None:
             return
 
 
+def _has_screen() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _ensure_clips() -> None:
+    """Placeholder voices (espeak-ng) the first time, so the windowed board can speak."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_clips.py"
+    if script.exists():
+        subprocess.run([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=300, check=False)
+
+
+def _board_snapshots(base: str, png: Path, cli: list[str], stop: threading.Event) -> None:
+    """No screen: redraw the board into a PNG after every call, with the real renderer."""
+    import socketio
+
+    def snap() -> None:
+        r = subprocess.run([*cli, "display", "--server", base, "--token", "demo-display-lobby-token", "--headless",
+                            "--snapshot", str(png), "--after", "0", "--timeout", "30"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+        if r.returncode == 0:
+            print(f"board: {png}", flush=True)
+
+    pending = threading.Event()
+    client = socketio.Client(reconnection=True)
+    client.on("call", lambda data: pending.set())
+    try:
+        client.connect(base, auth={"token": "demo-display-lobby-token"}, transports=["websocket"], wait_timeout=10)
+    except Exception:
+        return
+    pending.set()
+    while not stop.is_set():
+        if pending.wait(0.5):
+            pending.clear()
+            snap()
+    client.disconnect()
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -64,9 +103,9 @@ def up(db: str, port: int, out: str = "out") -> int:
             print(f"jiaohao: the hub did not start on port {port} (is the port in use?)", file=sys.stderr)
             return 1
         tickets = Path(out).resolve()
+        tickets.mkdir(parents=True, exist_ok=True)
         kiosk = None
         if KIOSK_FILE.exists():
-            tickets.mkdir(parents=True, exist_ok=True)
             kiosk = subprocess.Popen(
                 [*cli, "kiosk", "--config", str(KIOSK_FILE), "--server", base, "--token", "demo-kiosk-1-token",
                  "--printer", f"sim:{tickets / 'printer.bin'}", "--pins", "mock", "--keys",
@@ -83,10 +122,20 @@ def up(db: str, port: int, out: str = "out") -> int:
                 print(f"      {i}  {name}")
         else:
             print(f"  the kiosk: not started ({KIOSK_FILE} is missing)")
+        stop = threading.Event()
+        if _has_screen():
+            _ensure_clips()
+            procs.append(subprocess.Popen([*cli, "display", "--server", base, "--token",
+                                           "demo-display-lobby-token", "--windowed"]))
+            print("  the board: in its own window (Esc closes it)")
+        else:
+            threading.Thread(target=_board_snapshots, args=(base, tickets / "board.png", cli, stop),
+                             name="board", daemon=True).start()
+            print(f"  the board: no screen here, so it is drawn to {tickets / 'board.png'} after every call")
         print(f"  call the next number:  curl -X POST -H 'Authorization: Bearer demo-counter-3-token' "
               f"{base}/api/v1/counters/3/next")
         print(f"  what phones see:       {base}/status")
-        print("  not yet here:          the TV board (issue #4) is not built.")
+        print("  not yet here:          LED counter signs and the board in a browser (issue #4).")
         print("Ctrl-C stops everything.")
         sys.stdout.flush()
         if kiosk is not None:
@@ -95,5 +144,7 @@ def up(db: str, port: int, out: str = "out") -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if "stop" in locals():
+            stop.set()
         for p in reversed(procs):
             _stop(p)

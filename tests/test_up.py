@@ -11,7 +11,9 @@ import requests
 from conftest import ROOT, free_port
 
 
-def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path):
+def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(tmp_path / "demo.db"),
                              "--port", str(port), "--out", str(tmp_path / "out")], cwd=ROOT, stdin=subprocess.PIPE,
@@ -41,6 +43,16 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path):
             "Authorization": "Bearer demo-display-lobby-token"}, timeout=5).json()
         assert [s["waiting"] for s in state["services"] if s["id"] == "general"] == [1]
         assert printed.stat().st_size > 1000
+        # No screen here: the board is drawn to a PNG after the call.
+        board = tmp_path / "out" / "board.png"
+        board.unlink(missing_ok=True)
+        r = requests.post(f"http://127.0.0.1:{port}/api/v1/counters/15/next",
+                          headers={"Authorization": "Bearer demo-counter-15-token"}, timeout=10)
+        assert r.json()["ticket"]["number"] == "A001"
+        deadline = time.monotonic() + 90
+        while not board.exists() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert board.exists() and board.stat().st_size > 10000, "the board was not drawn after the call"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) in (0, 130)
         # The hub went with it.
