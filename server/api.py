@@ -253,3 +253,38 @@ def get_counter(cid: str) -> Any:
         raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
     with hub().lock:
         return jsonify({"counter": hub().counter_json(cid)})
+
+
+# -- satisfaction (滿意度) -----------------------------------------------------------------------
+
+@api.get("/counters/<cid>/rating")
+def pending_rating(cid: str) -> Any:
+    from .satisfaction import pending_visit
+
+    counter_device(cid)
+    h = hub()
+    with h.lock:
+        visit = pending_visit(h, cid, h.clock())
+        if visit is None:
+            return jsonify({"visit": None})
+        t = h.engine.ticket(visit["ticket"]) or h.store.ticket(visit["ticket"])
+        return jsonify({"visit": {"number": t.number if t else None, "finished_at": visit["at"]}})
+
+
+@api.post("/counters/<cid>/rating")
+def post_rating(cid: str) -> Any:
+    from .satisfaction import rate
+
+    dev = counter_device(cid)
+    data = body()
+    if "score" not in data:
+        raise Malformed("'score' is required (1 to 4). 缺少評分。", code="missing_field")
+    return jsonify({"rating": rate(hub(), cid, data["score"], data.get("comment"), dev.id)}), 201
+
+
+@api.get("/reports/satisfaction")
+def satisfaction_report() -> Any:
+    from .satisfaction import month_arg, report
+
+    device("admin")
+    return jsonify(report(hub(), month_arg()))

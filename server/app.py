@@ -79,6 +79,10 @@ def create_app(
 
     app.register_blueprint(public)
 
+    from .satisfaction import satisfaction
+
+    app.register_blueprint(satisfaction)
+
     from .console import init_console
 
     init_console(app, hub)

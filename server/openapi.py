@@ -246,6 +246,35 @@ def openapi_document() -> dict[str, Any]:
                 _COUNTER_ERRORS + (422,)),
             "/counters/{id}/walk-in": _counter_path(
                 "Serve a citizen without a ticket", _TICKET_OUT, issue_body, _COUNTER_ERRORS + (422,)),
+            "/counters/{id}/rating": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "get": _op("The visit a citizen may rate now (滿意度)", {"200": _json(
+                    {"type": "object", "required": ["visit"], "properties": {"visit": {"oneOf": [
+                        {"type": "null"},
+                        {"type": "object", "properties": {"number": _NULLABLE_STR, "finished_at": {"type": "string"}}},
+                    ]}}}, "The visit or null"), **_errors(401, 403, 404)}, tag="satisfaction"),
+                "post": _op("Rate the visit that just ended: 4 很滿意, 3 滿意, 2 普通, 1 不滿意", {
+                    "201": _json({"type": "object", "required": ["rating"], "properties": {"rating": {
+                        "type": "object", "required": ["counter", "score"],
+                        "properties": {"ticket_number": _NULLABLE_STR, "counter": {"type": "string"},
+                                       "score": {"type": "integer"}, "label": _TEXT, "at": {"type": "string"}}}}},
+                                 "Stored"),
+                    **_errors(400, 401, 403, 404, 409, 413, 422)},
+                    body={"type": "object", "required": ["score"],
+                          "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 4},
+                                         "comment": {"type": "string", "maxLength": 500}}},
+                    tag="satisfaction"),
+            },
+            "/reports/satisfaction": {"get": {
+                **_op("The month's satisfaction by counter and clerk (target 90 %)", {
+                    "200": _json({"type": "object", "required": ["month", "ratings", "satisfied_pct", "target_pct"],
+                                  "properties": {"month": {"type": "string"}, "ratings": {"type": "integer"},
+                                                 "satisfied_pct": {"type": ["number", "null"]},
+                                                 "target_pct": {"type": "integer"}}}, "The report"),
+                    **_errors(400, 401, 403)}, tag="reports"),
+                "parameters": [{"name": "month", "in": "query", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
+            }},
             "/counters/{id}/open": _counter_path("Open the counter", _COUNTER_OUT),
             "/counters/{id}/close": _counter_path("Close the counter", _COUNTER_OUT),
         },

@@ -195,6 +195,31 @@ class Store:
             sql, args = sql + " WHERE business_date = ?", [day]
         return [dict(r, detail=json.loads(r["detail"])) for r in self.db.query(sql + " ORDER BY id", args)]
 
+    def last_visit_at(self, counter: str, day: str) -> dict[str, Any] | None:
+        """The latest finished visit at a counter today, with who was serving."""
+        rows = list(self.db.query(
+            "SELECT id, at, ticket, actor, service FROM events WHERE kind = 'finished' AND counter = ? "
+            "AND business_date = ? ORDER BY id DESC LIMIT 1", [counter, day]))
+        if not rows:
+            return None
+        visit = rows[0]
+        if not (visit["actor"] or "").startswith("user:"):
+            # Finished by the counter's own device (a keypad): the clerk is whoever logged in there.
+            seen = list(self.db.query(
+                "SELECT kind, actor FROM events WHERE kind IN ('login', 'logout') AND counter = ? AND id < ? "
+                "ORDER BY id DESC LIMIT 1", [counter, visit["id"]]))
+            visit["actor"] = seen[0]["actor"] if seen and seen[0]["kind"] == "login" else None
+        visit["rated"] = bool(list(self.db.query("SELECT 1 FROM ratings WHERE ticket = ?", [visit["ticket"]])))
+        return visit
+
+    def add_rating(self, rating: dict[str, Any], event: Event) -> None:
+        with self.db.atomic():
+            self.db["ratings"].insert(rating)
+            self._insert_events([event])
+
+    def ratings(self, month: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"]))
+
     # -- writing -------------------------------------------------------------------------------
 
     def commit(
