@@ -19,9 +19,24 @@ import sys  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 
 TICK_S = 5.0
+
+
+class _Handler(WSGIHandler):
+    """Closes the TCP connection once a WebSocket has ended.
+
+    Otherwise pywsgi goes on reading the socket for a next HTTP request, finds the client's
+    WebSocket close frame, logs "Invalid HTTP method", and the client waits seconds for its close.
+    """
+
+    def handle_one_response(self) -> None:
+        try:
+            super().handle_one_response()
+        finally:
+            if (self.environ or {}).get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
 
 
 def _raise_fd_limit() -> None:
@@ -48,7 +63,8 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     app = create_app(office, hub=hub, async_mode="gevent")
     _raise_fd_limit()
     try:
-        server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("jiaohao.http"))
+        server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("jiaohao.http"),
+                            handler_class=_Handler)
         server.start()
     except OSError as e:
         print(f"jiaohao: cannot listen on {host}:{port}: {e.strerror}", file=sys.stderr)

@@ -127,7 +127,8 @@ class Store:
         self.db.execute("PRAGMA synchronous = FULL")
 
     def _lock_exclusively(self) -> None:
-        lock_path = self.path + ".lock"
+        # The real path: a symlink or a second name for the same file must meet the same lock.
+        lock_path = os.path.realpath(self.path) + ".lock"
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:

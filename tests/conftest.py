@@ -95,17 +95,20 @@ class HubProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
+        # A file, not a pipe: nobody reads a pipe while the hub runs, and a full one would freeze it.
+        self.log_path = db.parent / f"hub-{self.port}.log"
 
     def start(self, timeout: float = 30) -> HubProcess:
         cmd = [sys.executable, "-m", "server.cli", "serve", "--db", str(self.db), "--port", str(self.port)]
         if self.config:
             cmd += ["--config", str(self.config)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited: {self.proc.stdout.read() if self.proc.stdout else ''}")
+                raise RuntimeError(f"hub exited: {self.output()}")
             try:
                 if requests.get(self.url + "/api/v1/health", timeout=1).ok:
                     return self
@@ -130,8 +133,11 @@ class HubProcess:
         self._close()
 
     def _close(self) -> None:
-        if self.proc and self.proc.stdout and not self.proc.stdout.closed:
-            self.proc.stdout.close()
+        pass
+
+    def output(self) -> str:
+        """Everything the hub printed so far."""
+        return self.log_path.read_text("utf-8", errors="replace") if self.log_path.exists() else ""
 
 
 @pytest.fixture
