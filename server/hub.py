@@ -91,6 +91,10 @@ class Hub:
         before = {tid: state.tickets[tid] for tid in change.tickets if tid in state.tickets}
         queue_changed = change.queue_changed(before)
         names = ["call"] * len(change.calls) + ["queue"] * queue_changed + ["counter"] * len(change.counters)
+        # Each call's seq goes into its log row, so the recent calls keep it across a restart.
+        call_events = [e for e in change.events if e.kind in ("called", "recalled")]
+        for k, e in enumerate(call_events):
+            e.detail["seq"] = self.seq + 1 + k
         self.store.commit(change, before, state.business_date, seq=self.seq + len(names), idempotency=idempotency)
         self.engine.apply(change)
         self._announce(change, queue_changed, now)
@@ -127,7 +131,8 @@ class Hub:
             if t is None or self.office.counter(r["counter"] or "") is None:
                 continue
             at = datetime.fromisoformat(r["at"])
-            out.append(protocol.call_json(0, self.office, r["counter"], protocol.ticket_json(t, self.office),
+            seq = int(json.loads(r["detail"] or "{}").get("seq", 0))
+            out.append(protocol.call_json(seq, self.office, r["counter"], protocol.ticket_json(t, self.office),
                                           r["kind"] == "recalled", at))
         return out
 

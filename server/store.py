@@ -187,7 +187,7 @@ class Store:
 
     def recent_calls(self, limit: int) -> list[dict[str, Any]]:
         return list(self.db.query(
-            "SELECT id, at, ticket, counter, kind FROM events WHERE kind IN ('called', 'recalled') "
+            "SELECT id, at, ticket, counter, kind, detail FROM events WHERE kind IN ('called', 'recalled') "
             "ORDER BY id DESC LIMIT ?", [limit]))
 
     def events(self, day: str | None = None) -> list[dict[str, Any]]:

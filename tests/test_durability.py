@@ -323,3 +323,19 @@ def test_second_hub_through_a_symlink_to_the_database_is_refused(hubs: list[HubP
     t3 = issue(first.url)
     pytest.fail(f"a second hub runs on {db} through {alias}; after {t1['number']}, "
                 f"both issued {t2['number']} and {t3['number']}")
+
+
+def test_recent_calls_keep_their_seq_across_a_restart(tmp_path: Path) -> None:
+    hp = HubProcess(tmp_path / "seq.db").start()
+    try:
+        requests.post(hp.url + "/api/v1/tickets", json={"service": "general"}, headers=KIOSK, timeout=10)
+        requests.post(hp.url + "/api/v1/counters/3/next", headers=counter_auth("3"), timeout=10)
+        before = requests.get(hp.url + "/api/v1/state", headers=DISPLAY, timeout=10).json()["recent_calls"]
+        hp.kill()
+        hp.start()
+        after = requests.get(hp.url + "/api/v1/state", headers=DISPLAY, timeout=10).json()["recent_calls"]
+        assert [(c["seq"], c["ticket"]["number"]) for c in after] == [(c["seq"], c["ticket"]["number"])
+                                                                        for c in before]
+        assert after[0]["seq"] > 0
+    finally:
+        hp.stop()
