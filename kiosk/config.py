@@ -8,7 +8,6 @@ line and exits 1 without knowing about kiosks.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,18 +187,10 @@ def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
 
 
 def load_kiosk(path: str | Path) -> KioskConfig:
-    p = Path(path)
-    try:
-        raw = p.read_text("utf-8")
-    except FileNotFoundError:
-        raise KioskConfigError(f"{p}: no such kiosk file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise KioskConfigError(f"{p}: cannot read it ({e})") from None
-    try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as e:
-        raise KioskConfigError(f"{p}: not valid TOML ({e})") from None
+    from server.config import read_toml
+
+    data = read_toml(path, "kiosk file", KioskConfigError)
     try:
         return parse_kiosk(data)
     except KioskConfigError as e:
-        raise KioskConfigError(f"{p}: {e}") from None
+        raise KioskConfigError(f"{path}: {e}") from None

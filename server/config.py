@@ -22,24 +22,28 @@ class ConfigError(ValueError):
     """A mistake in an office or kiosk file; str() is the one line shown to the person."""
 
 
+def read_toml(path: str | Path, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """A TOML file as a dict, or `error` with one line: missing, unreadable, or not TOML."""
+    p = Path(path)
+    try:
+        raw = p.read_text("utf-8")
+    except FileNotFoundError:
+        raise error(f"{p}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"{p}: cannot read it ({e})") from None
+    try:
+        return tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"{p}: not valid TOML ({e})") from None
+
+
 def load_office(path: str | Path | None = None) -> Office:
     """Read an office file, or the built-in demo office when `path` is None."""
     if path is None:
-        raw = resources.files("server").joinpath(DEMO_OFFICE).read_text("utf-8")
+        data = tomllib.loads(resources.files("server").joinpath(DEMO_OFFICE).read_text("utf-8"))
         source = f"<built-in {DEMO_OFFICE}>"
     else:
-        p = Path(path)
-        source = str(p)
-        try:
-            raw = p.read_text("utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: no such office file") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{source}: cannot read it ({e})") from None
-    try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{source}: not valid TOML ({e})") from None
+        data, source = read_toml(path, "office file"), str(path)
     try:
         return parse_office(data)
     except ConfigError as e:

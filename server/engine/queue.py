@@ -344,18 +344,16 @@ class QueueEngine:
         return d.change
 
     def finish(self, cid: str, now: datetime, actor: str | None) -> Change:
-        self._counter(cid)
-        d = _Draft(self, now, actor)
-        t = self._current(d, cid)
-        self._close(d, t, Status.DONE, "done")
-        d.change.counter, d.change.ticket = cid, t.id
-        return d.change
+        return self._end(cid, Status.DONE, now, actor)
 
     def no_show(self, cid: str, now: datetime, actor: str | None) -> Change:
+        return self._end(cid, Status.NO_SHOW, now, actor)
+
+    def _end(self, cid: str, status: Status, now: datetime, actor: str | None) -> Change:
         self._counter(cid)
         d = _Draft(self, now, actor)
         t = self._current(d, cid)
-        self._close(d, t, Status.NO_SHOW, "no_show")
+        self._close(d, t, status, str(status))
         d.change.counter, d.change.ticket = cid, t.id
         return d.change
 
