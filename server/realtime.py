@@ -45,6 +45,10 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
 
     def _listener(name: str, data: dict[str, Any]) -> None:
         sio.emit(name, data, to=ROOM)
+        if name == "call":
+            # Let every board's sender put the call on the wire before the queue and counter
+            # frames of the same operation queue up behind it: the call is what people wait for.
+            sio.sleep(0)
 
     hub.listeners.append(_listener)
     return sio

@@ -15,6 +15,7 @@ monkey.patch_all()
 import logging  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 
 import gevent  # noqa: E402
@@ -25,11 +26,21 @@ TICK_S = 5.0
 
 
 class _Handler(WSGIHandler):
-    """Closes the TCP connection once a WebSocket has ended.
+    """pywsgi's handler, with two fixes for an office's traffic.
 
-    Otherwise pywsgi goes on reading the socket for a next HTTP request, finds the client's
-    WebSocket close frame, logs "Invalid HTTP method", and the client waits seconds for its close.
+    TCP_NODELAY: pywsgi writes headers and body separately, and with Nagle's algorithm the body
+    waited for the client's delayed ACK: 40 ms on every request that followed another at once.
+    And the TCP connection is closed once a WebSocket has ended; otherwise pywsgi reads the
+    client's close frame as a next HTTP request, logs "Invalid HTTP method", and the client waits
+    seconds for its close.
     """
+
+    def handle(self) -> None:
+        try:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a unix socket): nothing to tune
+        super().handle()
 
     def handle_one_response(self) -> None:
         try:

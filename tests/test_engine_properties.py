@@ -49,6 +49,10 @@ def run(d: Driver, ops, on_call=None):
             pass  # refused operations change nothing: checked below by the invariants
         open_numbers = [t.number for t in d.engine.state.tickets.values() if t.is_open]
         assert len(open_numbers) == len(set(open_numbers)), "a shown number is held twice"
+        # The engine's indexes agree with a scan of the whole day.
+        scan = {t.id for t in d.engine.state.tickets.values() if t.status == Status.WAITING}
+        assert {t.id for t in d.engine.waiting()} == scan
+        assert set(d.engine._held) == {n for n in open_numbers if n}
         for cid, c in d.engine.state.counters.items():
             if c.ticket:
                 t = d.engine.state.tickets[c.ticket]

@@ -111,6 +111,28 @@ class QueueEngine:
         self._estimates = EstimateCache()
         for c in office.counters:
             state.counters.setdefault(c.id, CounterState(c.id, open=c.open_at_start))
+        # Indexes kept by apply(): issuing and the `queue` event must not scan the whole day.
+        self._waiting: dict[str, Ticket] = {}
+        self._held: dict[str, int] = {}
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._waiting, self._held = {}, {}
+        for t in self.state.tickets.values():
+            self._index(t, +1)
+
+    def _index(self, t: Ticket, sign: int) -> None:
+        if t.status == Status.WAITING:
+            if sign > 0:
+                self._waiting[t.id] = t
+            else:
+                self._waiting.pop(t.id, None)
+        if t.is_open and t.number and t.business_date == self.state.business_date:
+            n = self._held.get(t.number, 0) + sign
+            if n > 0:
+                self._held[t.number] = n
+            else:
+                self._held.pop(t.number, None)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -121,13 +143,12 @@ class QueueEngine:
         return self.state.tickets.get(tid)
 
     def waiting(self) -> list[Ticket]:
-        return [t for t in self.state.tickets.values() if t.status == Status.WAITING]
+        return list(self._waiting.values())
 
     def waiting_counts(self) -> dict[str, int]:
         counts = {s.id: 0 for s in self.office.services}
-        for t in self.state.tickets.values():
-            if t.status == Status.WAITING:
-                counts[t.service] = counts.get(t.service, 0) + 1
+        for t in self._waiting.values():
+            counts[t.service] = counts.get(t.service, 0) + 1
         return counts
 
     def service_open(self, service_id: str) -> bool:
@@ -176,7 +197,7 @@ class QueueEngine:
         if self.office.lane(lane_id) is None:
             raise Invalid(f"Unknown lane '{lane_id}'. 沒有這個優先類別。", code="unknown_lane")
         d = _Draft(self, now, actor)
-        held = {t.number for t in d.tickets() if t.is_open and t.business_date == self.state.business_date}
+        held = self._held
         n = self.state.numbering.get(service.id, service.first)
         for _ in range(service.last - service.first + 1):
             if n > service.last or n < service.first:
@@ -297,8 +318,9 @@ class QueueEngine:
         counter = self.office.counter(cid)
         assert counter is not None
         heads: dict[tuple[str, str], Ticket] = {}
-        tickets = d.tickets() if d else iter(self.state.tickets.values())
-        for t in tickets:
+        for t in self._waiting.values():
+            if d is not None:
+                t = d.change.tickets.get(t.id, t)
             if t.status != Status.WAITING or t.service not in counter.services or t.lane not in counter.lanes:
                 continue
             key = (t.service, t.lane)
@@ -446,11 +468,16 @@ class QueueEngine:
             s.numbering = {}
             s.tickets = {tid: t for tid, t in s.tickets.items() if t.is_open}
         for tid, t in change.tickets.items():
-            if tid not in s.tickets:
+            old = s.tickets.get(tid)
+            if old is None:
                 s.next_order = max(s.next_order, t.order + 1)
+            else:
+                self._index(old, -1)
             s.tickets[tid] = t
+            self._index(t, +1)
         if change.business_date:
             s.tickets = {tid: t for tid, t in s.tickets.items() if t.business_date == s.business_date}
+            self._reindex()
         s.counters.update(change.counters)
         s.numbering.update(change.numbering)
         s.stats.update(change.stats)
