@@ -1,8 +1,9 @@
 """The long-running kiosk: buttons and lamps wired to the controller, and a poll that heals faults.
 
 The poll checks the printer and the hub every POLL_S seconds; while the hub is unreachable it backs
-off up to HUB_DOWN_MAX_S so that a dozen kiosks do not hammer a hub that is starting up. The screen
-of issue #3 (pygame) is not built: the same zh-TW / English message goes to stdout when it changes.
+off up to HUB_DOWN_MAX_S so that a dozen kiosks do not hammer a hub that is starting up. The zh-TW /
+English message goes to stdout when it changes; the optional pygame screen of issue #3 (screen.py,
+`--screen`) draws the controller's state in the main thread while `run()` polls on another.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """`jiaohao kiosk`, `jiaohao kiosk press BUTTON` and `jiaohao kiosk preview --out FILE`.
 
 Imports are lazy: building the parser imports nothing heavy, `preview` never touches GPIO or the
-network, and nothing here imports pygame or Flask. Every mistake is one line and exit code 1.
+network, and nothing here imports Flask, nor pygame unless the screen is asked for (--screen or
+--screen-snapshot). Every mistake is one line and exit code 1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def _options(p: argparse.ArgumentParser, sub: bool) -> None:
                         "(default: the kiosk file's printer)", **d)
 
 
+def _size(value: str) -> tuple[int, int]:
+    w, _, h = value.lower().partition("x")
+    if not (w.isdigit() and h.isdigit() and 320 <= int(w) <= 7680 and 240 <= int(h) <= 4320):
+        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT, e.g. 800x480 (got {value!r})")
+    return int(w), int(h)
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     k = subparsers.add_parser(
         "kiosk", help="the ticket kiosk: GPIO buttons, lamps, ESC/POS printer",
@@ -43,6 +51,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     k.add_argument("--keys", action="store_true",
                    help="with --pins mock: press buttons by typing their number (1, 2, ...) and Enter")
     k.add_argument("--save-png", metavar="DIR", help="also keep every printed ticket as a PNG in DIR")
+    k.add_argument("--screen", action="store_true",
+                   help="show the kiosk screen (pygame): services, waiting counts, the number just issued, faults")
+    k.add_argument("--screen-size", metavar="WxH", type=_size, default=None,
+                   help="the screen's size in a window or off-screen (default 800x480; also 1024x600, 1280x720)")
+    k.add_argument("--fullscreen", action="store_true", default=None,
+                   help="with --screen: the whole display (default on a console without a desktop)")
+    k.add_argument("--screen-snapshot", metavar="FILE.png",
+                   help="also write the screen to this PNG whenever it changes; without --screen, off-screen only")
     k.set_defaults(func=_run, kiosk_action=None)
     actions = k.add_subparsers(dest="kiosk_action", metavar="ACTION", parser_class=type(k))
 
@@ -107,6 +123,8 @@ def _guard(fn: Any) -> Any:
     """Mistakes the person can fix become one line and exit 1, as for every jiaohao command."""
 
     def run(args: argparse.Namespace) -> int:
+        from display.fonts import FontMissing as ScreenFontMissing
+
         from .buttons import PinsError
         from .config import KioskConfigError
         from .printer import PrinterSpecError
@@ -114,7 +132,7 @@ def _guard(fn: Any) -> Any:
 
         try:
             return int(fn(args))
-        except (_Usage, KioskConfigError, PrinterSpecError, PinsError, FontMissing) as e:
+        except (_Usage, KioskConfigError, PrinterSpecError, PinsError, FontMissing, ScreenFontMissing) as e:
             return _say_fail(str(e))
 
     run.__name__ = fn.__name__
@@ -127,6 +145,7 @@ def _guard(fn: Any) -> Any:
 def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
+    from pathlib import Path
 
     from .app import KioskApp
     from .buttons import pin_factory
@@ -135,8 +154,11 @@ def _run(args: argparse.Namespace) -> int:
     s = _Setup(args)
     if args.keys and args.pins != "mock":
         raise _Usage("--keys presses mock pins only: add --pins mock")
+    if (args.fullscreen or args.screen_size) and not (args.screen or args.screen_snapshot):
+        raise _Usage("--fullscreen and --screen-size are for the screen: add --screen")
+    if args.screen_snapshot and not Path(args.screen_snapshot).resolve().parent.is_dir():
+        raise _Usage(f"--screen-snapshot {args.screen_snapshot}: its folder does not exist")
     factory = pin_factory(args.pins)
-    from pathlib import Path
 
     app = KioskApp(s.config, s.hub, s.printer, factory, server_url=s.server, out=sys.stdout,
                    save_png=Path(args.save_png) if args.save_png else None)
@@ -148,6 +170,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"jiaohao kiosk: {len(s.config.buttons)} buttons on {args.pins} pins, printer {s.printer.spec}, "
           f"hub {s.server}. Ctrl-C stops.", flush=True)
     try:
+        if args.screen or args.screen_snapshot:
+            from .screen import DEFAULT_SIZE, run_screen  # pygame is imported only here
+
+            return run_screen(app, size=args.screen_size or DEFAULT_SIZE, window=args.screen,
+                              fullscreen=args.fullscreen, snapshot=Path(args.screen_snapshot)
+                              if args.screen_snapshot else None)
         return app.run()
     except KeyboardInterrupt:
         return 0

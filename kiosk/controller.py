@@ -114,6 +114,8 @@ class Controller:
         self.hub_public_url = ""
         self.hub_footer: Text | None = None
         self.service_open: dict[str, bool] = {}
+        # The hub's last word on each service (GET /services): name, waiting, estimates; for the screen.
+        self.services: dict[str, dict[str, Any]] = {}
         self.busy: str | None = None
         self.quiet_until: dict[str, float] = {}
         self.last_result: PressResult | None = None
@@ -157,6 +159,18 @@ class Controller:
             if self.last_result and self.monotonic() - self.last_result_at < RESULT_SHOWN_S:
                 return self.last_result.message
             return self._standing_message()
+
+    def standing_message(self) -> Message:
+        """What the kiosk says when nobody has pressed: a fault (level error) if it cannot print."""
+        with self._state:
+            return self._standing_message()
+
+    def shown_result(self) -> PressResult | None:
+        """The last press's result while the screen still shows it (RESULT_SHOWN_S), not while printing."""
+        with self._state:
+            if self.busy or not self.last_result or self.monotonic() - self.last_result_at >= RESULT_SHOWN_S:
+                return None
+            return self.last_result
 
     def _standing_message(self) -> Message:
         if self.printer_status in PRINTER_MESSAGES:
@@ -255,6 +269,7 @@ class Controller:
                 log.info("hub %s: reachable", self.server_url)
             self.hub_ok, self.hub_problem = True, None
             self.service_open = {s["id"]: bool(s.get("open")) for s in services}
+            self.services = {s["id"]: s for s in services}
 
     def _hub_down(self, why: str, refused: bool) -> None:
         with self._state:
