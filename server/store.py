@@ -111,6 +111,10 @@ def ticket_from_row(r: dict[str, Any]) -> Ticket:
     )
 
 
+def _insert_sql(table: str, row: dict[str, Any]) -> str:
+    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
+
+
 class Store:
     def __init__(self, path: str | Path, *, exclusive: bool = True) -> None:
         """`exclusive=False` is for the small tools (`jiaohao user`) that write beside a running hub."""
@@ -237,7 +241,8 @@ class Store:
             for t in change.tickets.values():
                 old = before.get(t.id)
                 if old is None:
-                    self.db["tickets"].insert(ticket_row(t))
+                    row = ticket_row(t)
+                    self.db.execute(_insert_sql("tickets", row), row)
                     continue
                 cur = self.db.execute(
                     "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")

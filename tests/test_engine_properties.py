@@ -52,6 +52,10 @@ def run(d: Driver, ops, on_call=None):
         # The engine's indexes agree with a scan of the whole day.
         scan = {t.id for t in d.engine.state.tickets.values() if t.status == Status.WAITING}
         assert {t.id for t in d.engine.waiting()} == scan
+        by_service = {sid: 0 for sid in ("general", "quick")}
+        for tid in scan:
+            by_service[d.engine.state.tickets[tid].service] += 1
+        assert d.engine.waiting_counts() == by_service
         assert set(d.engine._held) == {n for n in open_numbers if n}
         for cid, c in d.engine.state.counters.items():
             if c.ticket:

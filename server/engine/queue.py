@@ -113,11 +113,13 @@ class QueueEngine:
             state.counters.setdefault(c.id, CounterState(c.id, open=c.open_at_start))
         # Indexes kept by apply(): issuing and the `queue` event must not scan the whole day.
         self._waiting: dict[str, Ticket] = {}
+        self._waiting_count: dict[str, int] = {}
         self._held: dict[str, int] = {}
         self._reindex()
 
     def _reindex(self) -> None:
         self._waiting, self._held = {}, {}
+        self._waiting_count = {s.id: 0 for s in self.office.services}
         for t in self.state.tickets.values():
             self._index(t, +1)
 
@@ -127,6 +129,7 @@ class QueueEngine:
                 self._waiting[t.id] = t
             else:
                 self._waiting.pop(t.id, None)
+            self._waiting_count[t.service] = self._waiting_count.get(t.service, 0) + sign
         if t.is_open and t.number and t.business_date == self.state.business_date:
             n = self._held.get(t.number, 0) + sign
             if n > 0:
@@ -146,10 +149,7 @@ class QueueEngine:
         return list(self._waiting.values())
 
     def waiting_counts(self) -> dict[str, int]:
-        counts = {s.id: 0 for s in self.office.services}
-        for t in self._waiting.values():
-            counts[t.service] = counts.get(t.service, 0) + 1
-        return counts
+        return dict(self._waiting_count)
 
     def service_open(self, service_id: str) -> bool:
         return any(
