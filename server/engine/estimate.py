@@ -166,13 +166,16 @@ class EstimateCache:
 
     After any call, finish or counter change it runs again at once. While tickets are only being
     issued (a morning rush, or a benchmark) and the last run was costly (a long queue), new tickets
-    are placed after it by the queue-length rule, for at most a second or 50 tickets, and then
-    the full play runs again. Short queues are always played in full.
+    are placed after it by the queue-length rule for a while, and then the full play runs again:
+    after a second or 50 new tickets, or longer for a very long queue, so that the play never
+    takes more than about 5 % of the hub's time. Short queues are always played in full.
     """
 
     COSTLY_S = 0.002
     MAX_AGE_S = 1.0
     MAX_NEW = 50
+    # At most this share of the time between full plays goes into the play itself.
+    PLAY_SHARE = 0.05
     STALE_S = 15.0
 
     def __init__(self) -> None:
@@ -204,8 +207,9 @@ class EstimateCache:
             age = (now - self.at).total_seconds()
             if not self.new and 0 <= age < self.STALE_S:
                 return self.base
-            if (self.new and self.cost_s >= self.COSTLY_S and 0 <= age < self.MAX_AGE_S
-                    and len(self.new) <= self.MAX_NEW):
+            max_age = max(self.MAX_AGE_S, self.cost_s / self.PLAY_SHARE)
+            max_new = max(self.MAX_NEW, len(self.base.tickets) // 4)
+            if self.new and self.cost_s >= self.COSTLY_S and 0 <= age < max_age and len(self.new) <= max_new:
                 return self._extended(office, stats)
         started = time.perf_counter()
         self.base = simulate(office, waiting(), counters, tickets, stats, now)
