@@ -1,1 +1,1 @@
-"""The TV board (issue #4): `jiaohao display`. LED counter signs are not built yet."""
+"""The TV board (`jiaohao display`) and the LED counter signs (`jiaohao signs`), issue #4."""

@@ -115,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     from display.cli import add_parser as add_display  # light: pygame waits until the board runs
 
     add_display(sub)
+    from display.signs_cli import add_parser as add_signs  # light: pyserial and Pillow wait until signs run
+
+    add_signs(sub)
     return p
 
 
