@@ -70,7 +70,9 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     except StoreLocked as e:
         print(f"jiaohao: {e}", file=sys.stderr)
         return 1
-    hub = Hub(office, store)
+    # Group commit: changes decided while the disk syncs the last commit share the next fsync, which
+    # runs in gevent's thread pool so that the hub keeps answering meanwhile.
+    hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply)
     app = create_app(office, hub=hub, async_mode="gevent")
     _raise_fd_limit()
     try:

@@ -237,50 +237,68 @@ class Store:
         idempotency: tuple[str, str, str, str, str] | None = None,
     ) -> None:
         """Store one Change in one transaction; nothing of it is kept if any part fails."""
+        self.commit_batch([(change, before, day, seq, idempotency)])
+
+    def commit_batch(
+        self,
+        batch: list[tuple[Change, dict[str, Ticket], str, int | None, tuple[str, str, str, str, str] | None]],
+    ) -> None:
+        """Store several Changes, in order, in one transaction (one fsync): all of them or none."""
         with self.db.atomic():
-            for t in change.tickets.values():
-                old = before.get(t.id)
-                if old is None:
-                    row = ticket_row(t)
-                    self.db.execute(_insert_sql("tickets", row), row)
-                    continue
-                cur = self.db.execute(
-                    "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")
-                    + " WHERE id = :id AND status = :old_status",
-                    {**ticket_row(t), "old_status": str(old.status)},
-                )
-                if cur.rowcount != 1:
-                    raise RuntimeError(f"ticket {t.id} changed under the hub (expected {old.status})")
-            for c in change.counters.values():
-                self.db.execute(
-                    "INSERT INTO counters (id, open, ticket, streak) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET open = excluded.open, ticket = excluded.ticket, "
-                    "streak = excluded.streak",
-                    [c.id, int(c.open), c.ticket, c.streak],
-                )
-            if change.business_date:
-                self._set_meta("business_date", change.business_date)
-            for service, next_n in change.numbering.items():
-                self.db.execute(
-                    "INSERT INTO numbering (business_date, service, next_n) VALUES (?, ?, ?) "
-                    "ON CONFLICT(business_date, service) DO UPDATE SET next_n = excluded.next_n",
-                    [change.business_date or day, service, next_n],
-                )
-            for s in change.stats.values():
-                self.db.execute(
-                    "INSERT INTO service_stats (service, mean_s, visits) VALUES (?, ?, ?) "
-                    "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
-                    [s.service, s.mean_s, s.visits],
-                )
-            self._insert_events(change.events)
-            if seq is not None:
-                self._set_meta("seq", str(seq))
-            if idempotency is not None:
-                device, key, bday, tid, request = idempotency
-                self.db.execute(
-                    "INSERT INTO idempotency (device, key, business_date, ticket, request) VALUES (?, ?, ?, ?, ?)",
-                    [device, key, bday, tid, request],
-                )
+            for change, before, day, seq, idempotency in batch:
+                self._write(change, before, day, seq, idempotency)
+
+    def _write(
+        self,
+        change: Change,
+        before: dict[str, Ticket],
+        day: str,
+        seq: int | None,
+        idempotency: tuple[str, str, str, str, str] | None,
+    ) -> None:
+        for t in change.tickets.values():
+            old = before.get(t.id)
+            if old is None:
+                row = ticket_row(t)
+                self.db.execute(_insert_sql("tickets", row), row)
+                continue
+            cur = self.db.execute(
+                "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")
+                + " WHERE id = :id AND status = :old_status",
+                {**ticket_row(t), "old_status": str(old.status)},
+            )
+            if cur.rowcount != 1:
+                raise RuntimeError(f"ticket {t.id} changed under the hub (expected {old.status})")
+        for c in change.counters.values():
+            self.db.execute(
+                "INSERT INTO counters (id, open, ticket, streak) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET open = excluded.open, ticket = excluded.ticket, "
+                "streak = excluded.streak",
+                [c.id, int(c.open), c.ticket, c.streak],
+            )
+        if change.business_date:
+            self._set_meta("business_date", change.business_date)
+        for service, next_n in change.numbering.items():
+            self.db.execute(
+                "INSERT INTO numbering (business_date, service, next_n) VALUES (?, ?, ?) "
+                "ON CONFLICT(business_date, service) DO UPDATE SET next_n = excluded.next_n",
+                [change.business_date or day, service, next_n],
+            )
+        for s in change.stats.values():
+            self.db.execute(
+                "INSERT INTO service_stats (service, mean_s, visits) VALUES (?, ?, ?) "
+                "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
+                [s.service, s.mean_s, s.visits],
+            )
+        self._insert_events(change.events)
+        if seq is not None:
+            self._set_meta("seq", str(seq))
+        if idempotency is not None:
+            device, key, bday, tid, request = idempotency
+            self.db.execute(
+                "INSERT INTO idempotency (device, key, business_date, ticket, request) VALUES (?, ?, ?, ?, ?)",
+                [device, key, bday, tid, request],
+            )
 
     def _set_meta(self, key: str, value: str) -> None:
         self.db.execute(
