@@ -83,6 +83,10 @@ def create_app(
 
     app.register_blueprint(satisfaction)
 
+    from .board import board
+
+    app.register_blueprint(board)
+
     from .console import init_console
 
     init_console(app, hub)
