@@ -121,6 +121,9 @@ class Controller:
         self.last_result: PressResult | None = None
         self.last_result_at = 0.0
         self.paper_near_end = False
+        # What the hub last heard of this kiosk's printer, and when (it is told again every minute,
+        # so that a restarted hub learns it too).
+        self.reported: tuple[str, float] | None = None
         # Issues whose answer never came: the hub may hold a ticket nobody has. Cancelled when it is back.
         self.orphans: list[tuple[str, str, str]] = []
         # Tickets issued but not printed whose cancel the hub has not confirmed yet.
@@ -221,6 +224,7 @@ class Controller:
             if self.hub_ok:
                 self._settle_orphans()
                 self._settle_cancels()
+                self._report_health()
         finally:
             self._io.release()
         self._changed()
@@ -231,9 +235,7 @@ class Controller:
         with self._state:
             before, self.printer_status = self.printer_status, status
             if status == PrinterStatus.NEAR_END and not self.paper_near_end:
-                # The hub has no endpoint for printer health yet (issue #3): the kiosk's log and status it is.
-                log.warning("printer %s: paper near end; load a new roll soon (not reported to the hub: "
-                            "it has no endpoint for it yet)", self.printer.spec)
+                log.warning("printer %s: paper near end; load a new roll soon", self.printer.spec)
             if status in (PrinterStatus.OK, PrinterStatus.PAPER_OUT):
                 self.paper_near_end = False  # a new roll, or a known empty one
             elif status == PrinterStatus.NEAR_END:
@@ -241,6 +243,22 @@ class Controller:
         if status != before:
             log.log(logging.INFO if status.can_print else logging.WARNING, "printer %s: %s", self.printer.spec, status)
         return status
+
+    def _report_health(self) -> None:
+        """Tell the hub how the printer is, when that changes and every REPORT_EVERY_S: staff see it."""
+        status = self.printer_status
+        if status is None:
+            return
+        state, code, zh, en = HEALTH[status]
+        now = self.monotonic()
+        if self.reported and self.reported[0] == code and now - self.reported[1] < REPORT_EVERY_S:
+            return
+        try:
+            self.hub.report_status(state, code, {"zh-TW": zh, "en": en})
+        except (HubUnreachable, HubRefused) as e:  # the next poll tries again
+            log.info("could not report printer health to the hub: %s", e)
+            return
+        self.reported = (code, now)
 
     def _check_hub(self) -> None:
         try:
@@ -433,6 +451,16 @@ class Controller:
         return PressResult(Outcome.CANCELLED, Message(
             f"列印失敗，號碼 {number} 已取消，請洽服務台",
             f"Printing failed: number {number} has been cancelled. Please ask at the front desk.", "error"), ticket)
+
+
+REPORT_EVERY_S = 60.0
+# Printer status -> what the hub and its staff are told (state, code, zh-TW, English).
+HEALTH = {
+    PrinterStatus.OK: ("ok", "printer_ok", "印表機正常", "Printer ready"),
+    PrinterStatus.NEAR_END: ("warn", "paper_near_end", "號碼牌紙張即將用完，請準備換紙", "Ticket paper is running low"),
+    PrinterStatus.PAPER_OUT: ("error", "paper_out", "號碼牌紙張用完，暫停取號", "Ticket paper is out: no numbers"),
+    PrinterStatus.OFFLINE: ("error", "printer_offline", "印表機離線或上蓋開啟", "Printer offline or cover open"),
+}
 
 
 def standing_state(c: Controller) -> tuple[tuple[tuple[str, Lamp], ...], Lamp, Message]:

@@ -98,6 +98,11 @@ class HubClient:
     def state(self, deadline_s: float = 3.0) -> dict[str, Any]:
         return self._request("GET", "/api/v1/state", deadline_s)
 
+    def report_status(self, state: str, code: str, message: dict[str, str], deadline_s: float = 3.0) -> None:
+        """This kiosk's health, for the supervisor (POST /devices/self/status)."""
+        self._request("POST", "/api/v1/devices/self/status", deadline_s,
+                      json={"state": state, "code": code, "message": message})
+
     def services(self, deadline_s: float = 3.0) -> list[dict[str, Any]]:
         return self._request("GET", "/api/v1/services", deadline_s)["services"]  # type: ignore[no-any-return]
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
-from .engine.errors import Forbidden, Malformed, NotFound, Unauthorized
+from .engine.errors import Forbidden, Invalid, Malformed, NotFound, Unauthorized
 from .engine.model import Change
 from .engine.office import Device
 from .hub import Hub
@@ -288,3 +288,32 @@ def satisfaction_report() -> Any:
 
     device("admin")
     return jsonify(report(hub(), month_arg()))
+
+
+# -- device health -------------------------------------------------------------------------------
+
+DEVICE_STATES = ("ok", "warn", "error")
+
+
+@api.post("/devices/self/status")
+def device_status() -> Any:
+    dev = device()
+    data = body()
+    state = field(data, "state")
+    if state not in DEVICE_STATES:
+        raise Invalid(f"state must be one of {', '.join(DEVICE_STATES)}. 狀態值錯誤。", code="invalid_state")
+    code = field(data, "code")
+    if len(code) > 40 or not code.replace("_", "").isalnum():
+        raise Malformed("code must be a short snake_case word. 代碼格式錯誤。", code="invalid_field")
+    message = data.get("message") or {}
+    if not (isinstance(message, dict) and all(isinstance(message.get(k, ""), str) for k in ("zh-TW", "en"))):
+        raise Malformed("message must be {\"zh-TW\": ..., \"en\": ...}. 訊息格式錯誤。", code="invalid_field")
+    text = {"zh-TW": str(message.get("zh-TW", ""))[:200], "en": str(message.get("en", ""))[:200]}
+    return jsonify({"device": hub().report_device(dev.id, state, code, text)})
+
+
+@api.get("/devices")
+def devices() -> Any:
+    device("admin", "counter", "display")
+    with hub().lock:
+        return jsonify({"devices": [dict(d) for d in hub().devices.values()]})

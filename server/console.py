@@ -147,7 +147,7 @@ def console_state() -> Response:
     h = _hub()
     with h.lock:
         return jsonify({"counter": h.counter_json(cid), "services": h.services_json(), "user": session["user"],
-                        "seq": h.seq})
+                        "seq": h.seq, "devices": [dict(d) for d in h.devices.values()]})
 
 
 ACTIONS = {"next": "call_next", "recall": "recall", "start": "start", "finish": "finish", "no-show": "no_show",

@@ -20,7 +20,7 @@ from typing import Any
 from . import protocol
 from .engine.errors import NotFound, WrongState
 from .engine.estimate import Estimates
-from .engine.model import Change, Ticket
+from .engine.model import Change, Event, Ticket
 from .engine.office import Office
 from .engine.queue import QueueEngine, new_ticket_id
 from .store import Store
@@ -139,6 +139,7 @@ class Hub:
         self.engine = QueueEngine(office, state, new_id)
         self.seq = int(store.meta("seq") or 0)
         self.listeners: list[Listener] = []
+        self.devices: dict[str, dict[str, Any]] = {}
         self._recent: list[dict[str, Any]] = self._load_recent_calls()
         with self.lock:
             self._commit(self.engine.roll_day(now), now)
@@ -292,6 +293,24 @@ class Hub:
         assert change.ticket
         return self.ticket_view(change.ticket), True
 
+    def report_device(self, device_id: str, state: str, code: str, message: dict[str, str]) -> dict[str, Any]:
+        """A device's own health (a kiosk's paper running low): kept, logged, and shown to staff.
+
+        Sent as a `device` event without a `seq`: `seq` counts only call, queue and counter events.
+        """
+        with self.lock:
+            now = self.clock()
+            entry = {"id": device_id, "state": state, "code": code, "message": message,
+                     "at": protocol.iso(now, self.office)}
+            changed = self.devices.get(device_id, {}).get("code") != code
+            self.devices[device_id] = entry
+            if changed:
+                self.store.add_event(Event(kind="device_status", at=now, business_date=self.engine.state.business_date,
+                                           actor=device_id, outcome=code, detail={"state": state}))
+        if changed:
+            self._emit([("device", dict(entry))])
+        return entry
+
     def ticket_view(self, tid: str) -> dict[str, Any]:
         with self.lock:
             self.tick()
@@ -340,4 +359,5 @@ class Hub:
                     "ticket_footer": self.office.ticket_footer.as_json() if self.office.ticket_footer else None,
                 },
                 "announcements": [a.as_json() for a in self.office.announcements],
+                "devices": [dict(d) for d in self.devices.values()],
             }

@@ -76,6 +76,12 @@ CALL = {
         "at": {"type": "string", "format": "date-time"},
     },
 }
+_DEVICE = {
+    "type": "object",
+    "required": ["id", "state", "code", "at"],
+    "properties": {"id": {"type": "string"}, "state": {"enum": ["ok", "warn", "error"]}, "code": {"type": "string"},
+                   "message": {"type": "object"}, "at": {"type": "string"}},
+}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -275,6 +281,17 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "month", "in": "query", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
             }},
+            "/devices/self/status": {"post": _op(
+                "A device reports its own health (a kiosk: paper near end, printer offline)",
+                {"200": _json({"type": "object", "required": ["device"], "properties": {"device": _DEVICE}},
+                              "Kept and shown to staff"), **_errors(400, 401, 413, 422)},
+                body={"type": "object", "required": ["state", "code"],
+                      "properties": {"state": {"enum": ["ok", "warn", "error"]}, "code": {"type": "string"},
+                                     "message": _TEXT}}, tag="devices")},
+            "/devices": {"get": _op("The health every device reported", {"200": _json(
+                {"type": "object", "required": ["devices"],
+                 "properties": {"devices": {"type": "array", "items": _DEVICE}}}, "Devices"),
+                **_errors(401, 403)}, tag="devices")},
             "/counters/{id}/open": _counter_path("Open the counter", _COUNTER_OUT),
             "/counters/{id}/close": _counter_path("Close the counter", _COUNTER_OUT),
         },

@@ -222,6 +222,10 @@ class Store:
             self.db["ratings"].insert(rating)
             self._insert_events([event])
 
+    def add_event(self, event: Event) -> None:
+        with self.db.atomic():
+            self._insert_events([event])
+
     def ratings(self, month: str) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"]))
 

@@ -280,3 +280,21 @@ def test_print_failure_after_issue_cancels_at_the_real_hub(hub_process, kiosk_fa
     assert waiting(hub_process.url) == 0
     assert k.app.controller.printer.attempts == 2
     assert Lamp.ON in k.app.controller.lamps()[0].values()  # a failed print is not a broken kiosk
+
+
+def test_paper_near_end_still_prints_and_the_hub_hears_of_it(hub_process, kiosk_factory, tmp_path: Path) -> None:
+    out = tmp_path / "sim.bin"
+    (tmp_path / "sim.bin.fault").write_text("near_end")
+    k = kiosk_factory(hub_process.url, f"sim:{out}")
+
+    def reported() -> list[dict]:
+        r = requests.get(f"{hub_process.url}/api/v1/devices", headers={"Authorization": "Bearer demo-admin-token"},
+                         timeout=5)
+        return [d for d in r.json()["devices"] if d["id"] == "kiosk-1" and d["code"] == "paper_near_end"]
+
+    wait_for(reported, what="the hub to hear the paper is low")
+    k.press("general")
+    k.settle()
+    assert k.app.controller.last_result.printed and waiting(hub_process.url) == 1
+    (tmp_path / "sim.bin.fault").unlink()  # a new roll
+    wait_for(lambda: not reported(), what="the hub to hear the new roll")
