@@ -81,6 +81,25 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+def ordered_client(**kwargs: Any) -> Any:
+    """A python-socketio client whose handlers run in the order frames arrive.
+
+    python-socketio runs each message's handler on a thread of its own, so under load handlers can
+    run out of wire order; tests about event order handle each frame on the reading thread instead.
+    """
+    import socketio
+
+    sio = socketio.Client(**kwargs)
+    trigger = sio.eio._trigger_event
+
+    def in_arrival_order(event: str, *args: Any, **kw: Any) -> Any:
+        kw["run_async"] = False
+        return trigger(event, *args, **kw)
+
+    sio.eio._trigger_event = in_arrival_order
+    return sio
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

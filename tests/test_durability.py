@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
-from conftest import ADMIN, DISPLAY, KIOSK, ROOT, HubProcess, counter_auth
+from conftest import ADMIN, DISPLAY, KIOSK, ROOT, HubProcess, counter_auth, ordered_client
 
 WAIT = 30.0  # an upper bound on any one wait, never an expectation
 DISPLAY_TOKEN = DISPLAY["Authorization"].split()[1]
@@ -67,7 +66,7 @@ class SeqWatcher:
         self.max_seq = -1
         self.lock = threading.Lock()
         self.got_state = threading.Event()
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = ordered_client(reconnection=False)
         self.sio.on("*", self._on)
         self.sio.connect(url, transports=["websocket"], auth={"token": DISPLAY_TOKEN}, wait_timeout=WAIT)
         assert self.got_state.wait(WAIT), "no state on connect"
@@ -199,7 +198,7 @@ def test_seq_continues_after_sigkill(hubs: list[HubProcess], tmp_path: Path) -> 
     # A board that connects now and the events that follow it pick up from there, one by one.
     got: list[tuple[str, int]] = []
     done = threading.Event()
-    sio = socketio.Client(reconnection=False)
+    sio = ordered_client(reconnection=False)
 
     def on_any(name: str, data: Any = None) -> None:
         got.append((name, int(data["seq"])))

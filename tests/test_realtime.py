@@ -15,7 +15,7 @@ import pytest
 import requests
 import socketio
 import websocket
-from conftest import ADMIN, DISPLAY, KIOSK, counter_auth
+from conftest import ADMIN, DISPLAY, KIOSK, counter_auth, ordered_client
 
 WAIT = 30.0  # seconds; an upper bound on any one wait, never an expectation
 DISPLAY_TOKEN = DISPLAY["Authorization"].split()[1]
@@ -30,7 +30,7 @@ class Board:
         self.events: list[Event] = []
         self._lock = threading.Lock()
         self._waiters: list[tuple[Callable[[list[Event]], bool], threading.Event]] = []
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = ordered_client(reconnection=False)  # these tests are about the wire order
         self.sio.on("*", self._on_any)
 
     def _on_any(self, name: str, *args: Any) -> None:
