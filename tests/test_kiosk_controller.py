@@ -35,6 +35,12 @@ class FakeHub:
         self.issue_calls: list[str] = []
         self.cancelled: list[str] = []
         self.open = {"general": True, "quick": True}
+        self.reports: list[tuple[str, str]] = []
+
+    def report_status(self, state: str, code: str, message: dict[str, str], deadline_s: float = 3.0) -> None:
+        if self.down:
+            raise HubUnreachable("down")
+        self.reports.append((state, code))
 
     def state(self, deadline_s: float = 3.0) -> dict[str, Any]:
         if self.down:
@@ -184,10 +190,14 @@ def test_paper_near_end_still_prints_and_says_so(kit, caplog) -> None:
     status = c.status()
     assert status["paper_near_end"] is True and status["printer"] == "near_end"
     assert c.lamps()[1] == Lamp.BLINK  # the fault lamp asks for attention but nothing is off
-    assert any("near end" in rec.getMessage() and "hub" in rec.getMessage() for rec in caplog.records)
+    assert any("near end" in rec.getMessage() for rec in caplog.records)
+    assert hub.reports[-1] == ("warn", "paper_near_end")  # the staff hear of it through the hub
+    c.refresh()
+    assert hub.reports.count(("warn", "paper_near_end")) == 1  # told once, not on every poll
     printer.fault = None  # a new roll
     c.refresh()
     assert c.status()["paper_near_end"] is False and c.lamps()[1] == Lamp.OFF
+    assert hub.reports[-1] == ("ok", "printer_ok")
 
 
 def test_print_fails_once_then_the_retry_prints(kit) -> None:
