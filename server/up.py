@@ -20,6 +20,16 @@ KIOSK_FILE = Path(__file__).resolve().parent.parent / "firmware_config" / "kiosk
 BUTTONS = ["綜合業務 general", "快速案件 quick", "網路預約報到 appointment", "樂齡 seniors", "愛心 priority"]
 
 
+def _die_with_parent() -> None:
+    """In each child before exec: SIGTERM when `jiaohao up` dies, even by SIGKILL (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: Ctrl-C and SIGTERM still stop the children through `finally`
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -96,7 +106,7 @@ def up(db: str, port: int, out: str = "out") -> int:
     base = f"http://127.0.0.1:{port}"
     cli = [sys.executable, "-m", "server.cli"]
     procs: list[subprocess.Popen[bytes]] = []
-    hub = subprocess.Popen([*cli, "serve", "--db", db, "--port", str(port)])
+    hub = subprocess.Popen([*cli, "serve", "--db", db, "--port", str(port)], preexec_fn=_die_with_parent)
     procs.append(hub)
     try:
         if not _wait_ready(f"{base}/api/v1/health", hub):
@@ -111,6 +121,7 @@ def up(db: str, port: int, out: str = "out") -> int:
                  "--printer", f"sim:{tickets / 'printer.bin'}", "--pins", "mock", "--keys",
                  "--save-png", str(tickets)],
                 stdin=subprocess.PIPE,
+                preexec_fn=_die_with_parent,
             )
             procs.append(kiosk)
         print()
@@ -126,7 +137,7 @@ def up(db: str, port: int, out: str = "out") -> int:
         if _has_screen():
             _ensure_clips()
             procs.append(subprocess.Popen([*cli, "display", "--server", base, "--token",
-                                           "demo-display-lobby-token", "--windowed"]))
+                                           "demo-display-lobby-token", "--windowed"], preexec_fn=_die_with_parent))
             print("  the board: in its own window (Esc closes it)")
         else:
             threading.Thread(target=_board_snapshots, args=(base, tickets / "board.png", cli, stop),
