@@ -66,16 +66,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return d
 
 
-def _options(args: argparse.Namespace) -> Any:
-    from .app import Options
-
+def server_and_token(args: argparse.Namespace, token_env: str, what: str) -> tuple[str, str]:
+    """--server and --token (or its environment variable), checked the same way for every client."""
     server = (args.server or "").rstrip("/")
     if not server.startswith(("http://", "https://")):
         raise ValueError("--server URL is required and must start with http:// or https:// "
                          "(e.g. http://192.168.1.10:8600)")
-    token = args.token or os.environ.get(TOKEN_ENV, "")
+    token = args.token or os.environ.get(token_env, "")
     if not token:
-        raise ValueError(f"--token T (this board's token from the office file) is required, or set {TOKEN_ENV}")
+        raise ValueError(f"--token T ({what}) is required, or set {token_env}")
+    return server, token
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from .app import Options
+
+    server, token = server_and_token(args, TOKEN_ENV, "this board's token from the office file")
     if args.after < 0:
         raise ValueError("--after N must be 0 or more")
     if (args.after or args.timeout) and not args.snapshot:

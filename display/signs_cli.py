@@ -9,7 +9,6 @@ never imports pygame or Flask, and pyserial only when a real port is opened.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -52,15 +51,10 @@ class Options:
 
 
 def _options(args: argparse.Namespace) -> Options:
+    from .cli import server_and_token
     from .signs_config import load_signs
 
-    server = (args.server or "").rstrip("/")
-    if not server.startswith(("http://", "https://")):
-        raise ValueError("--server URL is required and must start with http:// or https:// "
-                         "(e.g. http://192.168.1.10:8600)")
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise ValueError(f"--token T (a display token from the office file) is required, or set {TOKEN_ENV}")
+    server, token = server_and_token(args, TOKEN_ENV, "a display token from the office file")
     if not args.config:
         raise ValueError("--config FILE (the signs file, see firmware_config/signs.example.toml) is required")
     config = load_signs(args.config)  # SignsConfigError: one line naming the key

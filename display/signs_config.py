@@ -7,7 +7,6 @@ and kiosk files. SignsConfigError is a ConfigError so `jiaohao` would print it a
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,18 +103,10 @@ def parse_signs(data: dict[str, Any]) -> SignsConfig:
 
 
 def load_signs(path: str | Path) -> SignsConfig:
-    p = Path(path)
-    try:
-        raw = p.read_text("utf-8")
-    except FileNotFoundError:
-        raise SignsConfigError(f"{p}: no such signs file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SignsConfigError(f"{p}: cannot read it ({e})") from None
-    try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as e:
-        raise SignsConfigError(f"{p}: not valid TOML ({e})") from None
+    from server.config import read_toml
+
+    data = read_toml(path, "signs file", SignsConfigError)
     try:
         return parse_signs(data)
     except SignsConfigError as e:
-        raise SignsConfigError(f"{p}: {e}") from None
+        raise SignsConfigError(f"{path}: {e}") from None
