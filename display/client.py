@@ -32,6 +32,23 @@ def jittered(delay: float, factor: float = 0.5) -> float:
     return max(0.05, delay * (1 + factor * (2 * random.random() - 1)))
 
 
+def in_arrival_order(sio: socketio.Client) -> socketio.Client:
+    """Run this client's handlers in the order frames arrive.
+
+    python-engineio runs each message's handler on a thread of its own, so under load a board saw
+    `call` 416 before 415 and read the whole state again for nothing. Our handlers only put the
+    event on a queue, so running them on the reading thread costs nothing.
+    """
+    trigger = sio.eio._trigger_event
+
+    def ordered(event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["run_async"] = False
+        return trigger(event, *args, **kwargs)
+
+    sio.eio._trigger_event = ordered
+    return sio
+
+
 class HubLink:
     def __init__(
         self,
@@ -61,6 +78,7 @@ class HubLink:
             logger=False,
             engineio_logger=False,
         )
+        in_arrival_order(self.sio)
         self._register()
 
     # -- socket handlers: they only enqueue --

@@ -89,15 +89,9 @@ def ordered_client(**kwargs: Any) -> Any:
     """
     import socketio
 
-    sio = socketio.Client(**kwargs)
-    trigger = sio.eio._trigger_event
+    from display.client import in_arrival_order
 
-    def in_arrival_order(event: str, *args: Any, **kw: Any) -> Any:
-        kw["run_async"] = False
-        return trigger(event, *args, **kw)
-
-    sio.eio._trigger_event = in_arrival_order
-    return sio
+    return in_arrival_order(socketio.Client(**kwargs))
 
 
 def free_port() -> int:
