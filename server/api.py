@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
-from .engine.errors import Forbidden, Invalid, Malformed, NotFound, Unauthorized
+from .engine.errors import Forbidden, Invalid, Malformed, NotFound, TooLarge, Unauthorized
 from .engine.model import Change
 from .engine.office import Device
 from .hub import Hub
@@ -60,8 +60,40 @@ def counter_device(cid: str) -> Device:
     return dev
 
 
+def _raw_body() -> bytes:
+    if request.content_length is None and "wsgi.input" in request.environ:
+        # A chunked body has no length to refuse up front, and Werkzeug would cut it at the limit
+        # and hand over the broken start: read one byte past the limit to tell.
+        limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024)
+        cached = request.environ.get("jiaohao.body")
+        if cached is None:
+            cached = request.environ["wsgi.input"].read(limit + 1) or b""
+            request.environ["jiaohao.body"] = cached
+        if len(cached) > limit:
+            raise TooLarge("The request body is over 16 KiB. 請求內容過大。")
+        return bytes(cached)
+    return request.get_data(cache=True)
+
+
+def _check_text(value: Any) -> None:
+    """Every string must be real Unicode text: a lone surrogate from a JSON escape cannot be stored."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Malformed("The body has text that is not valid Unicode. 內容含有無效的字元。",
+                            code="invalid_json") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k)
+            _check_text(v)
+    elif isinstance(value, list):
+        for v in value:
+            _check_text(v)
+
+
 def body() -> dict[str, Any]:
-    raw = request.get_data(cache=True)
+    raw = _raw_body()
     if not raw.strip():
         return {}
     try:
@@ -70,6 +102,7 @@ def body() -> dict[str, Any]:
         raise Malformed("The body is not valid JSON. 內容不是有效的 JSON。", code="invalid_json") from None
     if not isinstance(data, dict):
         raise Malformed("The body must be a JSON object. 內容必須是 JSON 物件。", code="invalid_json")
+    _check_text(data)
     return data
 
 

@@ -220,6 +220,8 @@ class Hub:
     def _messages(self, change: Change, queue_changed: bool, now: datetime) -> Messages:
         """The events of an applied change, stamped with their seq (in the order they must go out)."""
         out: Messages = []
+        if change.business_date:
+            self._recent.clear()  # numbers restart: yesterday's A001 must not look like today's
         for call in change.calls:
             self.seq += 1
             ticket = self.ticket_json(self.engine.state.tickets[call.ticket], now)
@@ -252,6 +254,8 @@ class Hub:
             t = self.store.ticket(r["ticket"]) if r["ticket"] else None
             if t is None or self.office.counter(r["counter"] or "") is None:
                 continue
+            if t.business_date != self.engine.state.business_date:
+                break  # only today's calls: numbers restart every day
             at = datetime.fromisoformat(r["at"])
             seq = int(json.loads(r["detail"] or "{}").get("seq", 0))
             out.append(protocol.call_json(seq, self.office, r["counter"], protocol.ticket_json(t, self.office),
@@ -311,9 +315,16 @@ class Hub:
             self._emit([("device", dict(entry))])
         return entry
 
+    def _settle(self) -> None:
+        """Reads show only what is on disk and announced: let the decided changes go out first."""
+        group = getattr(self, "_group", None)
+        if group is not None and group.emitted_seq < self.seq:
+            group.settle(self.seq)
+
     def ticket_view(self, tid: str) -> dict[str, Any]:
         with self.lock:
             self.tick()
+            self._settle()
             now = self.clock()
             t = self.engine.ticket(tid) or self.store.ticket(tid)
             if t is None:
@@ -342,9 +353,7 @@ class Hub:
     def state_json(self) -> dict[str, Any]:
         with self.lock:
             self.tick()  # after midnight, never show yesterday's queue
-            if self._group is not None and self._group.emitted_seq < self.seq:
-                # A snapshot is followed only by events after it: let the decided ones go out first.
-                self._group.settle(self.seq)
+            self._settle()
             now = self.clock()
             return {
                 "seq": self.seq,

@@ -13,7 +13,8 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -122,13 +123,37 @@ class Store:
         self._lockfile: int | None = None
         if self.path != ":memory:" and exclusive:
             self._lock_exclusively()
-        # One connection, used only under the hub's lock (hub.py), from whichever thread holds it.
-        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
-        self.db = Database(conn)
-        self.db.execute("PRAGMA busy_timeout = 10000")
+        # Two connections. `db` serves reads and the small writes (ratings, device reports, accounts)
+        # under the hub's lock; `writer` only stores Changes, which the group commit does in a worker
+        # thread while `db` goes on serving. One connection shared by both would let one thread's
+        # COMMIT end the other's savepoint. WAL lets them read and write side by side.
+        self.db = self._connect()
         migrations.apply(self.db)
+        self.writer = self.db if self.path == ":memory:" else self._connect()
+
+    @staticmethod
+    @contextmanager
+    def immediate(db: Database) -> Iterator[Database]:
+        """A write transaction that takes the write lock at BEGIN.
+
+        Two connections write here (see __init__). A deferred transaction that has read before it
+        writes fails at once with "database is locked" when the other connection committed
+        meanwhile, and busy_timeout does not help; BEGIN IMMEDIATE waits its turn instead.
+        """
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+    def _connect(self) -> Database:
+        db = Database(sqlite3.connect(self.path, timeout=10, check_same_thread=False))
+        db.execute("PRAGMA busy_timeout = 10000")
         # FULL: the WAL is synced on every commit, so an acknowledged change survives power loss.
-        self.db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA synchronous = FULL")
+        return db
 
     def _lock_exclusively(self) -> None:
         # The real path: a symlink or a second name for the same file must meet the same lock.
@@ -145,6 +170,8 @@ class Store:
         self._lockfile = fd
 
     def close(self) -> None:
+        if self.writer is not self.db:
+            self.writer.close()
         self.db.close()
         if self._lockfile is not None:
             os.close(self._lockfile)
@@ -176,7 +203,7 @@ class Store:
         return state
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.db.atomic():
+        with self.immediate(self.db):
             self._set_meta(key, value)
 
     def ticket(self, tid: str) -> Ticket | None:
@@ -218,12 +245,12 @@ class Store:
         return visit
 
     def add_rating(self, rating: dict[str, Any], event: Event) -> None:
-        with self.db.atomic():
-            self.db["ratings"].insert(rating)
+        with self.immediate(self.db):
+            self.db.execute(_insert_sql("ratings", rating), rating)
             self._insert_events([event])
 
     def add_event(self, event: Event) -> None:
-        with self.db.atomic():
+        with self.immediate(self.db):
             self._insert_events([event])
 
     def ratings(self, month: str) -> list[dict[str, Any]]:
@@ -248,7 +275,7 @@ class Store:
         batch: list[tuple[Change, dict[str, Ticket], str, int | None, tuple[str, str, str, str, str] | None]],
     ) -> None:
         """Store several Changes, in order, in one transaction (one fsync): all of them or none."""
-        with self.db.atomic():
+        with self.immediate(self.writer):
             for change, before, day, seq, idempotency in batch:
                 self._write(change, before, day, seq, idempotency)
 
@@ -264,9 +291,9 @@ class Store:
             old = before.get(t.id)
             if old is None:
                 row = ticket_row(t)
-                self.db.execute(_insert_sql("tickets", row), row)
+                self.writer.execute(_insert_sql("tickets", row), row)
                 continue
-            cur = self.db.execute(
+            cur = self.writer.execute(
                 "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")
                 + " WHERE id = :id AND status = :old_status",
                 {**ticket_row(t), "old_status": str(old.status)},
@@ -274,45 +301,49 @@ class Store:
             if cur.rowcount != 1:
                 raise RuntimeError(f"ticket {t.id} changed under the hub (expected {old.status})")
         for c in change.counters.values():
-            self.db.execute(
+            self.writer.execute(
                 "INSERT INTO counters (id, open, ticket, streak) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET open = excluded.open, ticket = excluded.ticket, "
                 "streak = excluded.streak",
                 [c.id, int(c.open), c.ticket, c.streak],
             )
         if change.business_date:
-            self._set_meta("business_date", change.business_date)
+            self._set_meta_on(self.writer, "business_date", change.business_date)
         for service, next_n in change.numbering.items():
-            self.db.execute(
+            self.writer.execute(
                 "INSERT INTO numbering (business_date, service, next_n) VALUES (?, ?, ?) "
                 "ON CONFLICT(business_date, service) DO UPDATE SET next_n = excluded.next_n",
                 [change.business_date or day, service, next_n],
             )
         for s in change.stats.values():
-            self.db.execute(
+            self.writer.execute(
                 "INSERT INTO service_stats (service, mean_s, visits) VALUES (?, ?, ?) "
                 "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
                 [s.service, s.mean_s, s.visits],
             )
-        self._insert_events(change.events)
+        self._insert_events(change.events, self.writer)
         if seq is not None:
-            self._set_meta("seq", str(seq))
+            self._set_meta_on(self.writer, "seq", str(seq))
         if idempotency is not None:
             device, key, bday, tid, request = idempotency
-            self.db.execute(
+            self.writer.execute(
                 "INSERT INTO idempotency (device, key, business_date, ticket, request) VALUES (?, ?, ?, ?, ?)",
                 [device, key, bday, tid, request],
             )
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.db.execute(
+        self._set_meta_on(self.db, key, value)
+
+    @staticmethod
+    def _set_meta_on(db: Database, key: str, value: str) -> None:
+        db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
 
-    def _insert_events(self, events: Iterable[Event]) -> None:
+    def _insert_events(self, events: Iterable[Event], db: Database | None = None) -> None:
         for e in events:
-            self.db.execute(
+            (db or self.db).execute(
                 "INSERT INTO events (at, business_date, kind, ticket, actor, counter, service, lane, "
                 "open_counters, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_ts(e.at), e.business_date, e.kind, e.ticket, e.actor, e.counter, e.service, e.lane,

@@ -40,7 +40,7 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
     if list(store.db.query("SELECT name FROM users WHERE name = ?", [name])):
         raise UserError(f"a user '{name}' already exists")
-    with store.db.atomic():
+    with store.immediate(store.db):
         store.db.execute(
             "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
             [name, role, generate_password_hash(password, method="scrypt"), datetime.now(UTC).isoformat()],
