@@ -323,6 +323,15 @@ def satisfaction_report() -> Any:
     return jsonify(report(hub(), month_arg()))
 
 
+@api.get("/reports/clerks")
+def clerks_report() -> Any:
+    from .reports import clerk_report
+    from .satisfaction import month_arg
+
+    device("admin")
+    return jsonify(clerk_report(hub(), month_arg()))
+
+
 # -- device health -------------------------------------------------------------------------------
 
 DEVICE_STATES = ("ok", "warn", "error")

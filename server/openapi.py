@@ -271,6 +271,16 @@ def openapi_document() -> dict[str, Any]:
                                          "comment": {"type": "string", "maxLength": 500}}},
                     tag="satisfaction"),
             },
+            "/reports/clerks": {"get": {
+                **_op("The month's statistics per clerk: visits, walk-ins, no-shows, transfers, handling time", {
+                    "200": _json({"type": "object", "required": ["month", "clerks"],
+                                  "properties": {"month": {"type": "string"},
+                                                 "clerks": {"type": "array", "items": {"type": "object"}}}},
+                                 "The report"),
+                    **_errors(400, 401, 403)}, tag="reports"),
+                "parameters": [{"name": "month", "in": "query", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
+            }},
             "/reports/satisfaction": {"get": {
                 **_op("The month's satisfaction by counter and clerk (target 90 %)", {
                     "200": _json({"type": "object", "required": ["month", "ratings", "satisfied_pct", "target_pct"],
