@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from . import __version__
+from . import __version__, ratings
+from .context import current_hub
 from .engine.errors import Forbidden, Invalid, Malformed, NotFound, TooLarge, Unauthorized
-from .engine.model import Change
 from .engine.office import Device
-from .hub import Hub
 from .openapi import openapi_document
 
 api = Blueprint("api", __name__)
-
-# Per client address, on public endpoints. Phones on the office's guest Wi-Fi share one address:
-# 50 of them polling a ticket page (2 requests every 4 s) make 25 requests a second.
-PUBLIC_RATE = 30.0
-PUBLIC_BURST = 100.0
-
-
-def hub() -> Hub:
-    return current_app.extensions["jiaohao"]  # type: ignore[no-any-return]
-
 
 def device(*roles: str) -> Device:
     """The device behind the bearer token; 401 without a valid one, 403 when its role may not."""
@@ -36,7 +22,7 @@ def device(*roles: str) -> Device:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send 'Authorization: Bearer TOKEN'. 缺少存取權杖。", code="missing_token")
-    dev = hub().office.device_for_token(token.strip())
+    dev = current_hub().office.device_for_token(token.strip())
     if dev is None:
         raise Unauthorized("This token is not known to the hub. 存取權杖無效。", code="invalid_token")
     if roles and dev.role not in roles:
@@ -55,7 +41,7 @@ def counter_device(cid: str) -> Device:
             f"This token belongs to counter {dev.counter}, not counter {cid}. 此裝置不屬於這個櫃台。",
             code="wrong_counter",
         )
-    if hub().office.counter(cid) is None:
+    if current_hub().office.counter(cid) is None:
         raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
     return dev
 
@@ -115,40 +101,6 @@ def field(data: dict[str, Any], name: str, default: str | None = None) -> str:
     return value
 
 
-class _Buckets:
-    """A token bucket per client address for the public endpoints."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.lock = threading.Lock()
-        self.buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if len(self.buckets) > 10000:
-                self.buckets.clear()
-            if tokens < 1:
-                self.buckets[key] = (tokens, now)
-                return False
-            self.buckets[key] = (tokens - 1, now)
-            return True
-
-
-def _public() -> _Buckets:
-    """One set of buckets per application, so that two hubs in one process never share a limit."""
-    buckets = current_app.extensions.get("jiaohao_public_rate")
-    if buckets is None:
-        buckets = current_app.extensions["jiaohao_public_rate"] = _Buckets(PUBLIC_RATE, PUBLIC_BURST)
-    return buckets  # type: ignore[no-any-return]
-
-
-def ticket_response(tid: str, status: int = 200) -> tuple[Response, int]:
-    return jsonify({"ticket": hub().ticket_view(tid)}), status
-
-
 # -- anyone -----------------------------------------------------------------------------------
 
 @api.get("/health")
@@ -163,10 +115,9 @@ def openapi() -> Any:
 
 @api.get("/public/status")
 def public_status() -> Any:
-    from .public import cached_json, public_status, rate_limit
+    from .public import cached_json, public_status
 
-    rate_limit()
-    return cached_json(public_status(hub()))
+    return cached_json(public_status(current_hub()))
 
 
 # -- any token --------------------------------------------------------------------------------
@@ -174,19 +125,19 @@ def public_status() -> Any:
 @api.get("/services")
 def services() -> Any:
     device()
-    return jsonify({"services": hub().services_json()})
+    return jsonify({"services": current_hub().services()})
 
 
 @api.get("/state")
 def state() -> Any:
     device()
-    return jsonify(hub().state_json())
+    return jsonify(current_hub().state())
 
 
 @api.get("/tickets/<tid>")
 def get_ticket(tid: str) -> Any:
     device()
-    return ticket_response(tid)
+    return jsonify({"ticket": current_hub().ticket(tid)})
 
 
 # -- kiosks -----------------------------------------------------------------------------------
@@ -201,75 +152,60 @@ def issue() -> Any:
     if key is not None and not (0 < len(key) <= 200):
         raise Malformed("Idempotency-Key must be 1 to 200 characters. Idempotency-Key 長度錯誤。",
                         code="invalid_idempotency_key")
-    ticket, created = hub().issue(service, lane, dev.id, key)
+    ticket, created = current_hub().issue(service, lane, dev.id, key)
     return jsonify({"ticket": ticket}), 201 if created else 200
 
 
 @api.post("/tickets/<tid>/cancel")
 def cancel(tid: str) -> Any:
     dev = device("kiosk", "admin")
-    h = hub()
-    h.run(lambda now: h.engine.cancel(tid, now, dev.id))
-    return ticket_response(tid)
+    return jsonify({"ticket": current_hub().cancel(tid, dev.id)})
 
 
 # -- counters ---------------------------------------------------------------------------------
 
-def _counter_op(cid: str, op: Callable[[Hub, datetime, str], Change]) -> Any:
-    dev = counter_device(cid)
-    h = hub()
-    change = h.run(lambda now: op(h, now, dev.id))
-    return change
-
-
 @api.post("/counters/<cid>/next")
 def call_next(cid: str) -> Any:
-    change = _counter_op(cid, lambda h, now, actor: h.engine.call_next(cid, now, actor))
-    if change.ticket is None:
-        return jsonify({"ticket": None})
-    return ticket_response(change.ticket)
+    dev = counter_device(cid)
+    return jsonify({"ticket": current_hub().call_next(cid, dev.id)})
 
 
-def _simple(name: str) -> Callable[[str], Any]:
+def _ticket_op(name: str) -> Callable[[str], Any]:
+    """recall, start, finish, no-show: the counter's ticket, acted on and answered."""
+
     def view(cid: str) -> Any:
-        change = _counter_op(cid, lambda h, now, actor: getattr(h.engine, name)(cid, now, actor))
-        assert change.ticket
-        return ticket_response(change.ticket)
+        dev = counter_device(cid)
+        return jsonify({"ticket": getattr(current_hub(), name)(cid, dev.id)})
 
     view.__name__ = f"counter_{name}"
     return view
 
 
-api.add_url_rule("/counters/<cid>/recall", view_func=_simple("recall"), methods=["POST"])
-api.add_url_rule("/counters/<cid>/start", view_func=_simple("start"), methods=["POST"])
-api.add_url_rule("/counters/<cid>/finish", view_func=_simple("finish"), methods=["POST"])
-api.add_url_rule("/counters/<cid>/no-show", view_func=_simple("no_show"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/recall", view_func=_ticket_op("recall"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/start", view_func=_ticket_op("start"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/finish", view_func=_ticket_op("finish"), methods=["POST"])
+api.add_url_rule("/counters/<cid>/no-show", view_func=_ticket_op("no_show"), methods=["POST"])
 
 
 @api.post("/counters/<cid>/transfer")
 def transfer(cid: str) -> Any:
-    counter_device(cid)
+    dev = counter_device(cid)
     service = field(body(), "service")
-    change = _counter_op(cid, lambda h, now, actor: h.engine.transfer(cid, service, now, actor))
-    assert change.ticket
-    return ticket_response(change.ticket)
+    return jsonify({"ticket": current_hub().transfer(cid, service, dev.id)})
 
 
 @api.post("/counters/<cid>/walk-in")
 def walk_in(cid: str) -> Any:
-    counter_device(cid)
+    dev = counter_device(cid)
     data = body()
     service, lane = field(data, "service"), field(data, "lane", "normal")
-    change = _counter_op(cid, lambda h, now, actor: h.engine.walk_in(cid, service, lane, now, actor))
-    assert change.ticket
-    return ticket_response(change.ticket)
+    return jsonify({"ticket": current_hub().walk_in(cid, service, lane, dev.id)})
 
 
 def _open_close(is_open: bool) -> Callable[[str], Any]:
     def view(cid: str) -> Any:
-        _counter_op(cid, lambda h, now, actor: h.engine.set_open(cid, is_open, now, actor))
-        with hub().lock:
-            return jsonify({"counter": hub().counter_json(cid)})
+        dev = counter_device(cid)
+        return jsonify({"counter": current_hub().set_open(cid, is_open, dev.id)})
 
     view.__name__ = "counter_open" if is_open else "counter_close"
     return view
@@ -282,45 +218,37 @@ api.add_url_rule("/counters/<cid>/close", view_func=_open_close(False), methods=
 @api.get("/counters/<cid>")
 def get_counter(cid: str) -> Any:
     device()
-    if hub().office.counter(cid) is None:
+    if current_hub().office.counter(cid) is None:
         raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
-    with hub().lock:
-        return jsonify({"counter": hub().counter_json(cid)})
+    return jsonify({"counter": current_hub().counter(cid)})
 
 
 # -- satisfaction (滿意度) -----------------------------------------------------------------------
 
 @api.get("/counters/<cid>/rating")
 def pending_rating(cid: str) -> Any:
-    from .satisfaction import pending_visit
-
     counter_device(cid)
-    h = hub()
-    with h.lock:
-        visit = pending_visit(h, cid, h.clock())
-        if visit is None:
-            return jsonify({"visit": None})
-        t = h.engine.ticket(visit["ticket"]) or h.store.ticket(visit["ticket"])
-        return jsonify({"visit": {"number": t.number if t else None, "finished_at": visit["at"]}})
+    return jsonify({"visit": current_hub().rating_visit(cid)})
 
 
 @api.post("/counters/<cid>/rating")
 def post_rating(cid: str) -> Any:
-    from .satisfaction import rate
-
     dev = counter_device(cid)
     data = body()
     if "score" not in data:
         raise Malformed("'score' is required (1 to 4). 缺少評分。", code="missing_field")
-    return jsonify({"rating": rate(hub(), cid, data["score"], data.get("comment"), dev.id)}), 201
+    score, comment = ratings.checked(data["score"], data.get("comment"))
+    rating = current_hub().rate(cid, score, comment, dev.id)
+    return jsonify({"rating": {**rating, "label": ratings.label(score)}}), 201
 
 
 @api.get("/reports/satisfaction")
 def satisfaction_report() -> Any:
-    from .satisfaction import month_arg, report
+    from .satisfaction import month_arg
 
     device("admin")
-    return jsonify(report(hub(), month_arg()))
+    month = month_arg()
+    return jsonify(ratings.report(current_hub().history.ratings(month), month))
 
 
 @api.get("/reports/clerks")
@@ -329,7 +257,7 @@ def clerks_report() -> Any:
     from .satisfaction import month_arg
 
     device("admin")
-    return jsonify(clerk_report(hub(), month_arg()))
+    return jsonify(clerk_report(current_hub().history, month_arg()))
 
 
 # -- device health -------------------------------------------------------------------------------
@@ -351,11 +279,10 @@ def device_status() -> Any:
     if not (isinstance(message, dict) and all(isinstance(message.get(k, ""), str) for k in ("zh-TW", "en"))):
         raise Malformed("message must be {\"zh-TW\": ..., \"en\": ...}. 訊息格式錯誤。", code="invalid_field")
     text = {"zh-TW": str(message.get("zh-TW", ""))[:200], "en": str(message.get("en", ""))[:200]}
-    return jsonify({"device": hub().report_device(dev.id, state, code, text)})
+    return jsonify({"device": current_hub().report_device(dev.id, state, code, text)})
 
 
 @api.get("/devices")
 def devices() -> Any:
     device("admin", "counter", "display")
-    with hub().lock:
-        return jsonify({"devices": [dict(d) for d in hub().devices.values()]})
+    return jsonify({"devices": current_hub().devices()})

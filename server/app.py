@@ -59,6 +59,8 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:
+        if e.response is not None:
+            return e.response  # type: ignore[return-value]  # a page of our own made it (the login page's 429)
         status = e.code or 500
         code, message = _HTTP_CODES.get(status, ("http_error", e.description or "HTTP error"))
         resp = error_response(status, code, message)
@@ -71,6 +73,10 @@ def create_app(
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "The hub failed on this request; it is logged. 系統錯誤，已記錄。")
 
+    from .limits import init_limits, limit_public
+
+    init_limits(app)
+
     from .api import api
 
     app.register_blueprint(api, url_prefix="/api/v1")
@@ -78,6 +84,7 @@ def create_app(
     from .public import public
 
     app.register_blueprint(public)
+    limit_public(app)
 
     from .satisfaction import satisfaction
 

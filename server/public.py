@@ -8,26 +8,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
-from .engine.errors import NotFound, RateLimited
+from .context import current_hub
+from .engine.errors import NotFound
 from .hub import Hub
 
 public = Blueprint("public", __name__)
 
 # Phones poll; this keeps a thousand of them from costing the hub more than one answer each 5 s.
 MAX_AGE_S = 5
-
-
-def _hub() -> Hub:
-    return current_app.extensions["jiaohao"]  # type: ignore[no-any-return]
-
-
-def rate_limit() -> None:
-    from .api import _public
-
-    if not _public().allow(request.remote_addr or "?"):
-        raise RateLimited("Too many requests from this address; poll at most every few seconds. 請稍候再查詢。")
 
 
 def cached_json(payload: dict[str, Any]) -> Response:
@@ -42,7 +32,7 @@ def cached_json(payload: dict[str, Any]) -> Response:
 
 
 def public_status(h: Hub) -> dict[str, Any]:
-    state = h.state_json()
+    state = h.state()
     now_called: dict[str, str | None] = {s.id: None for s in h.office.services}
     # The newest call per service: the tickets at the counters, then the recent calls oldest first
     # (only the last few calls are kept, so a quiet service's number lives on at its counter).
@@ -63,7 +53,7 @@ def public_status(h: Hub) -> dict[str, Any]:
 
 
 def public_ticket(h: Hub, tid: str) -> dict[str, Any]:
-    t = h.ticket_view(tid)
+    t = h.ticket(tid)
     counter = h.office.counter(t["counter"]) if t["counter"] else None
     return {
         "ticket": {
@@ -80,20 +70,19 @@ def public_ticket(h: Hub, tid: str) -> dict[str, Any]:
 
 @public.get("/api/v1/public/tickets/<tid>")
 def ticket_feed(tid: str) -> Response:
-    rate_limit()
-    return cached_json(public_ticket(_hub(), tid))
+    return cached_json(public_ticket(current_hub(), tid))
 
 
 @public.get("/status")
 def status_page() -> str:
-    return render_template("public.html", office=_hub().office.name, ticket_id=None)
+    return render_template("public.html", office=current_hub().office.name, ticket_id=None)
 
 
 @public.get("/s/<tid>")
 def ticket_page(tid: str) -> tuple[str, int]:
-    h = _hub()
+    h = current_hub()
     try:
-        h.ticket_view(tid)
+        h.ticket(tid)
     except NotFound:
         return render_template("public.html", office=h.office.name, ticket_id=None, missing=True), 404
     return render_template("public.html", office=h.office.name, ticket_id=tid), 200

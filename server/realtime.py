@@ -41,7 +41,7 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
             raise ConnectionRefusedError("unauthorized: connect with auth={'token': TOKEN}")
         with hub.lock:
             join_room(ROOM)
-            emit("state", hub.state_json())
+            emit("state", hub.state())
 
     def _listener(name: str, data: dict[str, Any]) -> None:
         sio.emit(name, data, to=ROOM)

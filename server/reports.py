@@ -11,18 +11,11 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from .hub import Hub
-
-KINDS = ("finished", "no_show", "transferred", "walk_in")
+from .store import History
 
 
-def clerk_report(h: Hub, month: str) -> dict[str, Any]:
-    with h.lock:
-        events = list(h.store.db.query(
-            "SELECT e.kind, e.actor, e.counter, e.service, e.ticket, t.started_at, t.finished_at "
-            "FROM events e LEFT JOIN tickets t ON t.id = e.ticket "
-            "WHERE e.business_date LIKE ? AND e.kind IN ('finished', 'no_show', 'transferred', 'walk_in') "
-            "ORDER BY e.id", [month + "-%"]))
+def clerk_report(history: History, month: str) -> dict[str, Any]:
+    events = history.visit_events(month)
     clerks: dict[str, dict[str, Any]] = {}
     for e in events:
         c = clerks.setdefault(e["actor"] or "", {"clerk": e["actor"], "finished": 0, "walk_ins": 0, "no_shows": 0,

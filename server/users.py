@@ -38,20 +38,14 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
         raise UserError(f"role must be one of {', '.join(ROLES)} (got '{role}')")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
-    if list(store.db.query("SELECT name FROM users WHERE name = ?", [name])):
+    if not store.add_user(name, role, generate_password_hash(password, method="scrypt"), datetime.now(UTC)):
         raise UserError(f"a user '{name}' already exists")
-    with store.immediate(store.db):
-        store.db.execute(
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-            [name, role, generate_password_hash(password, method="scrypt"), datetime.now(UTC).isoformat()],
-        )
     return User(name, role)
 
 
 def fetch(store: Store, name: str) -> dict[str, str] | None:
     """The account row; read under the hub's lock (the connection is shared), checked outside it."""
-    rows = list(store.db.query("SELECT name, role, password_hash FROM users WHERE name = ? AND active = 1", [name]))
-    return rows[0] if rows else None
+    return store.user(name)
 
 
 def verify(row: dict[str, str] | None, password: str) -> User | None:
@@ -62,8 +56,3 @@ def verify(row: dict[str, str] | None, password: str) -> User | None:
     if not check_password_hash(row["password_hash"], password):
         return None
     return User(row["name"], row["role"])
-
-
-def find_user(store: Store, name: str) -> User | None:
-    rows = list(store.db.query("SELECT name, role FROM users WHERE name = ? AND active = 1", [name]))
-    return User(rows[0]["name"], rows[0]["role"]) if rows else None

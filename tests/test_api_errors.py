@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from conftest import ADMIN, DISPLAY, KIOSK, assert_error, counter_auth
 
-import server.api as api_module
-
 API = "/api/v1"
 DISPLAY_TOKEN = DISPLAY["Authorization"].split()[1]
 
@@ -358,33 +356,56 @@ def test_next_on_a_closed_counter_keeps_its_called_ticket(client, board, busy):
 
 # -- rate limit ---------------------------------------------------------------------------------
 
+PUBLIC_BURST = 150  # server/limits.py: PUBLIC_LIMIT, "150 per 5 seconds" per address
+PUBLIC_WINDOW_S = 5
+
+
 @pytest.fixture
 def frozen_rate_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The token buckets' clock, standing still until the test moves it."""
-    now = [1000.0]
-    monkeypatch.setattr(api_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    """The limits' clock (Flask-Limiter's memory storage), standing still until the test moves it."""
+    import limits.storage.memory
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(limits.storage.memory, "time", types.SimpleNamespace(time=lambda: now[0]))
     return now
 
 
+def test_the_documented_public_limit_is_the_one_in_force():
+    import server.limits
+
+    assert server.limits.PUBLIC_LIMIT == f"{PUBLIC_BURST} per {PUBLIC_WINDOW_S} seconds"
+
+
 def test_public_status_hammered_is_429(client, frozen_rate_clock):
-    burst = int(api_module.PUBLIC_BURST)
-    statuses = [client.get(f"{API}/public/status").status_code for _ in range(burst + 10)]
-    assert statuses[:burst] == [200] * burst  # the burst
-    assert statuses[burst:] == [429] * 10
+    statuses = [client.get(f"{API}/public/status").status_code for _ in range(PUBLIC_BURST + 10)]
+    assert statuses[:PUBLIC_BURST] == [200] * PUBLIC_BURST  # the burst
+    assert statuses[PUBLIC_BURST:] == [429] * 10
     err = assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     assert "wait" in err["message"] or "every" in err["message"]
 
 
 def test_public_rate_limit_is_per_address_and_refills(client, frozen_rate_clock):
-    for _ in range(int(api_module.PUBLIC_BURST)):
+    for _ in range(PUBLIC_BURST):
         assert client.get(f"{API}/public/status").status_code == 200
     assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     # Another phone on another address is not affected.
     assert client.get(f"{API}/public/status", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
-    frozen_rate_clock[0] += 1.0  # one second later: PUBLIC_RATE more
-    rate = int(api_module.PUBLIC_RATE)
-    statuses = [client.get(f"{API}/public/status").status_code for _ in range(rate + 1)]
-    assert statuses == [200] * rate + [429]
+    frozen_rate_clock[0] += PUBLIC_WINDOW_S - 1  # still inside the window: still refused
+    assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
+    frozen_rate_clock[0] += 1.5  # the window has moved past the burst
+    statuses = [client.get(f"{API}/public/status").status_code for _ in range(PUBLIC_BURST + 1)]
+    assert statuses == [200] * PUBLIC_BURST + [429]
+
+
+def test_many_addresses_never_lift_another_addresss_limit(client, frozen_rate_clock):
+    """The old bucket dict emptied every limit once 10,000 addresses were seen (issue #8)."""
+    for _ in range(PUBLIC_BURST):
+        client.get(f"{API}/public/tickets/nope", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    for n in range(10_050):
+        client.application.extensions["jiaohao_limiter"].limiter.hit(
+            __import__("limits").parse("150/5 seconds"), f"spray-{n}")
+    assert_error(client.get(f"{API}/public/tickets/nope", environ_base={"REMOTE_ADDR": "10.9.9.9"}),
+                 429, "rate_limited")
 
 
 def test_tokens_are_not_rate_limited_at_office_speeds(client, frozen_rate_clock):
@@ -396,7 +417,7 @@ def test_tokens_are_not_rate_limited_at_office_speeds(client, frozen_rate_clock)
 def test_rate_limits_of_two_hubs_are_separate(app, client, frozen_rate_clock, office, clock, tmp_path):
     from server.app import create_app
 
-    for _ in range(int(api_module.PUBLIC_BURST)):
+    for _ in range(PUBLIC_BURST):
         assert client.get(f"{API}/public/status").status_code == 200
     assert_error(client.get(f"{API}/public/status"), 429, "rate_limited")
     other = create_app(office, tmp_path / "other.db", clock=clock)

@@ -78,7 +78,7 @@ def test_logout_ends_the_session(client, clerk):
 
 
 def test_passwords_are_stored_as_slow_hashes(app, clerk):
-    row = next(app.extensions["jiaohao"].store.db.query("SELECT password_hash FROM users"))
+    row = app.extensions["jiaohao"].store.user("clerk01")
     assert row["password_hash"].startswith("scrypt:") and "correct horse" not in row["password_hash"]
 
 

@@ -13,15 +13,15 @@ def test_per_clerk_counts_and_handling_times(app, client, clock):
     hub = app.extensions["jiaohao"]
     with hub.lock:
         add_user(hub.store, "clerk01", "clerk", "correct horse")
-    hub.run(lambda now: hub.engine.note("3", "login", now, "user:clerk01"))
+    hub.note("3", "login", "user:clerk01")
     for _ in range(4):
         client.post(f"{API}/tickets", json={"service": "general"}, headers=KIOSK)
-    for minutes in (4, 10):  # two visits by clerk01, through the engine as the console does
-        hub.run(lambda now: hub.engine.call_next("3", now, "user:clerk01"))
+    for minutes in (4, 10):  # two visits by clerk01, through the hub as the console does
+        hub.call_next("3", "user:clerk01")
         clock.advance(minutes=minutes)
-        hub.run(lambda now: hub.engine.finish("3", now, "user:clerk01"))
-    hub.run(lambda now: hub.engine.call_next("3", now, "user:clerk01"))
-    hub.run(lambda now: hub.engine.no_show("3", now, "user:clerk01"))
+        hub.finish("3", "user:clerk01")
+    hub.call_next("3", "user:clerk01")
+    hub.no_show("3", "user:clerk01")
     client.post(f"{API}/counters/4/next", headers=counter_auth("4"))  # a keypad, nobody logged in
     clock.advance(minutes=6)
     client.post(f"{API}/counters/4/finish", headers=counter_auth("4"))

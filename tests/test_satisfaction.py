@@ -55,7 +55,7 @@ def test_monthly_report_per_counter_and_clerk_with_the_90_percent_target(app, cl
     with hub.lock:
         add_user(hub.store, "clerk01", "clerk", "correct horse")
     # clerk01 logs in at counter 3 (through the console's own log row), then serves three visits.
-    hub.run(lambda now: hub.engine.note("3", "login", now, "user:clerk01"))
+    hub.note("3", "login", "user:clerk01")
     for score in (4, 3, 1):
         serve_one(client, "3")
         r = client.post(f"{API}/counters/3/rating", json={"score": score}, headers=counter_auth("3"))

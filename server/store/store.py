@@ -19,101 +19,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
-from .engine.model import Change, CounterState, Event, ServiceStat, Status, Ticket
-from .engine.queue import QueueState
-
-migrations = Migrations("jiaohao")
-
-
-@migrations(name="0001_wal", transactional=False)
-def _wal(db: Database) -> None:
-    db.enable_wal()
-
-
-@migrations(name="0002_tables")
-def _tables(db: Database) -> None:
-    db.execute("""
-        CREATE TABLE tickets (
-            id TEXT PRIMARY KEY, business_date TEXT NOT NULL, service TEXT NOT NULL, lane TEXT NOT NULL,
-            number TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL, issued_at TEXT NOT NULL,
-            ord INTEGER NOT NULL, called_at TEXT, started_at TEXT, finished_at TEXT, counter TEXT,
-            outcome TEXT, device TEXT, walk_in INTEGER NOT NULL DEFAULT 0, transferred_from TEXT)""")
-    db.execute("CREATE INDEX tickets_open ON tickets (status, business_date)")
-    db.execute("""
-        CREATE TABLE counters (id TEXT PRIMARY KEY, open INTEGER NOT NULL, ticket TEXT,
-                               streak INTEGER NOT NULL DEFAULT 0)""")
-    db.execute("""
-        CREATE TABLE numbering (business_date TEXT NOT NULL, service TEXT NOT NULL, next_n INTEGER NOT NULL,
-                                PRIMARY KEY (business_date, service))""")
-    db.execute("CREATE TABLE service_stats (service TEXT PRIMARY KEY, mean_s REAL NOT NULL, visits INTEGER NOT NULL)")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute("""
-        CREATE TABLE events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, business_date TEXT NOT NULL,
-            kind TEXT NOT NULL, ticket TEXT, actor TEXT, counter TEXT, service TEXT, lane TEXT,
-            open_counters INTEGER NOT NULL, outcome TEXT, detail TEXT NOT NULL DEFAULT '{}')""")
-    db.execute("CREATE INDEX events_by_day ON events (business_date, kind)")
-    db.execute("CREATE INDEX events_by_ticket ON events (ticket)")
-    # The log is append-only: reports and appeals about a skipped number are answered from it.
-    db.execute("""CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
-    db.execute("""CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
-    db.execute("""
-        CREATE TABLE idempotency (device TEXT NOT NULL, key TEXT NOT NULL, business_date TEXT NOT NULL,
-                                  ticket TEXT NOT NULL, request TEXT NOT NULL,
-                                  PRIMARY KEY (device, key, business_date))""")
-
-
-@migrations(name="0003_users_and_ratings")
-def _users(db: Database) -> None:
-    db.execute("""
-        CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
-                            created_at TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1)""")
-    db.execute("""
-        CREATE TABLE ratings (ticket TEXT PRIMARY KEY, at TEXT NOT NULL, business_date TEXT NOT NULL,
-                              counter TEXT NOT NULL, clerk TEXT, service TEXT NOT NULL, score INTEGER NOT NULL,
-                              comment TEXT, source TEXT NOT NULL)""")
+from ..engine.model import Change, CounterState, Event, ServiceStat, Ticket
+from ..engine.queue import QueueState
+from .history import History
+from .rows import insert_sql, ticket_from_row, ticket_row, ts
+from .schema import migrations
 
 
 class StoreLocked(RuntimeError):
     pass
-
-
-def _ts(d: datetime | None) -> str | None:
-    return d.isoformat(timespec="milliseconds") if d else None
-
-
-def _dt(s: str | None) -> datetime | None:
-    return datetime.fromisoformat(s) if s else None
-
-
-def ticket_row(t: Ticket) -> dict[str, Any]:
-    return {
-        "id": t.id, "business_date": t.business_date, "service": t.service, "lane": t.lane,
-        "number": t.number, "n": t.n, "status": str(t.status), "issued_at": _ts(t.issued_at),
-        "ord": t.order, "called_at": _ts(t.called_at), "started_at": _ts(t.started_at),
-        "finished_at": _ts(t.finished_at), "counter": t.counter, "outcome": t.outcome,
-        "device": t.device, "walk_in": int(t.walk_in), "transferred_from": t.transferred_from,
-    }
-
-
-def ticket_from_row(r: dict[str, Any]) -> Ticket:
-    issued = _dt(r["issued_at"])
-    assert issued is not None
-    return Ticket(
-        id=r["id"], business_date=r["business_date"], service=r["service"], lane=r["lane"],
-        number=r["number"], n=r["n"], status=Status(r["status"]), issued_at=issued, order=r["ord"],
-        called_at=_dt(r["called_at"]), started_at=_dt(r["started_at"]), finished_at=_dt(r["finished_at"]),
-        counter=r["counter"], outcome=r["outcome"], device=r["device"], walk_in=bool(r["walk_in"]),
-        transferred_from=r["transferred_from"],
-    )
-
-
-def _insert_sql(table: str, row: dict[str, Any]) -> str:
-    return f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
 
 
 class Store:
@@ -130,6 +46,7 @@ class Store:
         self.db = self._connect()
         migrations.apply(self.db)
         self.writer = self.db if self.path == ":memory:" else self._connect()
+        self.history = History(self.path, shared=self.db if self.path == ":memory:" else None)
 
     @staticmethod
     @contextmanager
@@ -170,6 +87,7 @@ class Store:
         self._lockfile = fd
 
     def close(self) -> None:
+        self.history.close()
         if self.writer is not self.db:
             self.writer.close()
         self.db.close()
@@ -204,7 +122,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.immediate(self.db):
-            self._set_meta(key, value)
+            self._set_meta_on(self.db, key, value)
 
     def ticket(self, tid: str) -> Ticket | None:
         rows = list(self.db.query("SELECT * FROM tickets WHERE id = ?", [tid]))
@@ -215,6 +133,15 @@ class Store:
             "SELECT ticket, request FROM idempotency WHERE device = ? AND key = ? AND business_date = ?",
             [device, key, day]))
         return (rows[0]["ticket"], rows[0]["request"]) if rows else None
+
+    def idempotency_keys(self, day: str) -> list[tuple[str, str, str, str]]:
+        """(device, key, ticket, request) of every Idempotency-Key used on `day`."""
+        return [(r["device"], r["key"], r["ticket"], r["request"])
+                for r in self.db.query("SELECT * FROM idempotency WHERE business_date = ?", [day])]
+
+    def counter_ids(self) -> set[str]:
+        """The counters stored so far (the office file may have added some since)."""
+        return {r["id"] for r in self.db.query("SELECT id FROM counters")}
 
     def recent_calls(self, limit: int) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -246,15 +173,31 @@ class Store:
 
     def add_rating(self, rating: dict[str, Any], event: Event) -> None:
         with self.immediate(self.db):
-            self.db.execute(_insert_sql("ratings", rating), rating)
+            self.db.execute(insert_sql("ratings", rating), rating)
             self._insert_events([event])
 
     def add_event(self, event: Event) -> None:
         with self.immediate(self.db):
             self._insert_events([event])
 
-    def ratings(self, month: str) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"]))
+    # -- staff accounts ------------------------------------------------------------------------
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        """An active account: name, role and password hash."""
+        rows = list(self.db.query(
+            "SELECT name, role, password_hash FROM users WHERE name = ? AND active = 1", [name]))
+        return rows[0] if rows else None
+
+    def add_user(self, name: str, role: str, password_hash: str, created_at: datetime) -> bool:
+        """Add an account; False (and nothing written) if the name is taken."""
+        with self.immediate(self.db):
+            if list(self.db.query("SELECT 1 FROM users WHERE name = ?", [name])):
+                return False
+            self.db.execute(
+                "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                [name, role, password_hash, created_at.isoformat()],
+            )
+        return True
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -291,7 +234,7 @@ class Store:
             old = before.get(t.id)
             if old is None:
                 row = ticket_row(t)
-                self.writer.execute(_insert_sql("tickets", row), row)
+                self.writer.execute(insert_sql("tickets", row), row)
                 continue
             cur = self.writer.execute(
                 "UPDATE tickets SET " + ", ".join(f"{k} = :{k}" for k in ticket_row(t) if k != "id")
@@ -331,9 +274,6 @@ class Store:
                 [device, key, bday, tid, request],
             )
 
-    def _set_meta(self, key: str, value: str) -> None:
-        self._set_meta_on(self.db, key, value)
-
     @staticmethod
     def _set_meta_on(db: Database, key: str, value: str) -> None:
         db.execute(
@@ -346,6 +286,6 @@ class Store:
             (db or self.db).execute(
                 "INSERT INTO events (at, business_date, kind, ticket, actor, counter, service, lane, "
                 "open_counters, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_ts(e.at), e.business_date, e.kind, e.ticket, e.actor, e.counter, e.service, e.lane,
+                [ts(e.at), e.business_date, e.kind, e.ticket, e.actor, e.counter, e.service, e.lane,
                  e.open_counters, e.outcome, json.dumps(e.detail, ensure_ascii=False, sort_keys=True)],
             )

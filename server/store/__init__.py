@@ -1,0 +1,10 @@
+"""The durable half of the hub: SQLite through sqlite-utils.
+
+`Store` is the write side (one transaction per Change) and the hub's own reads; `History` is the
+read side that reports use. Nothing outside this package writes SQL.
+"""
+
+from .history import History
+from .store import Store, StoreLocked
+
+__all__ = ["History", "Store", "StoreLocked"]

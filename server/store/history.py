@@ -1,0 +1,63 @@
+"""The read side: what reports ask of the past, on a connection of its own.
+
+Reports read months and years of the event log. They run on their own read-only connection, under
+their own lock, so a long report never holds the hub's lock and never waits for it: in WAL mode a
+reader sees the last committed state while the hub goes on writing. Only this module and the Store
+know the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from sqlite_utils import Database
+
+
+class History:
+    def __init__(self, path: str, shared: Database | None = None) -> None:
+        """`shared`: for an in-memory database, which no second connection can see, the Store's own."""
+        self.path = path
+        self._shared = shared
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Database]:
+        with self._lock:
+            if self._shared is not None:
+                yield self._shared
+                return
+            if self._db is None:
+                uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro"
+                self._db = Database(sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False))
+            yield self._db
+
+    def query(self, sql: str, args: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self._reading() as db:
+            return list(db.query(sql, args or []))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # -- what reports ask ----------------------------------------------------------------------
+
+    def visit_events(self, month: str) -> list[dict[str, Any]]:
+        """A month's finished visits, walk-ins, no-shows and transfers, with the visit's start and end."""
+        return self.query(
+            "SELECT e.kind, e.actor, e.counter, e.service, e.ticket, t.started_at, t.finished_at "
+            "FROM events e LEFT JOIN tickets t ON t.id = e.ticket "
+            "WHERE e.business_date LIKE ? AND e.kind IN ('finished', 'no_show', 'transferred', 'walk_in') "
+            "ORDER BY e.id", [month + "-%"])
+
+    def ratings(self, month: str) -> list[dict[str, Any]]:
+        """A month's satisfaction ratings, oldest first."""
+        return self.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"])

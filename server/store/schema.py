@@ -1,0 +1,61 @@
+"""The database's schema: one sqlite-utils Migrations set, applied at every start.
+
+Only this package knows table and column names; everything else asks the Store or the History.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("jiaohao")
+
+
+@migrations(name="0001_wal", transactional=False)
+def _wal(db: Database) -> None:
+    db.enable_wal()
+
+
+@migrations(name="0002_tables")
+def _tables(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY, business_date TEXT NOT NULL, service TEXT NOT NULL, lane TEXT NOT NULL,
+            number TEXT NOT NULL, n INTEGER NOT NULL, status TEXT NOT NULL, issued_at TEXT NOT NULL,
+            ord INTEGER NOT NULL, called_at TEXT, started_at TEXT, finished_at TEXT, counter TEXT,
+            outcome TEXT, device TEXT, walk_in INTEGER NOT NULL DEFAULT 0, transferred_from TEXT)""")
+    db.execute("CREATE INDEX tickets_open ON tickets (status, business_date)")
+    db.execute("""
+        CREATE TABLE counters (id TEXT PRIMARY KEY, open INTEGER NOT NULL, ticket TEXT,
+                               streak INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("""
+        CREATE TABLE numbering (business_date TEXT NOT NULL, service TEXT NOT NULL, next_n INTEGER NOT NULL,
+                                PRIMARY KEY (business_date, service))""")
+    db.execute("CREATE TABLE service_stats (service TEXT PRIMARY KEY, mean_s REAL NOT NULL, visits INTEGER NOT NULL)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, business_date TEXT NOT NULL,
+            kind TEXT NOT NULL, ticket TEXT, actor TEXT, counter TEXT, service TEXT, lane TEXT,
+            open_counters INTEGER NOT NULL, outcome TEXT, detail TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("CREATE INDEX events_by_day ON events (business_date, kind)")
+    db.execute("CREATE INDEX events_by_ticket ON events (ticket)")
+    # The log is append-only: reports and appeals about a skipped number are answered from it.
+    db.execute("""CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
+    db.execute("""CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""")
+    db.execute("""
+        CREATE TABLE idempotency (device TEXT NOT NULL, key TEXT NOT NULL, business_date TEXT NOT NULL,
+                                  ticket TEXT NOT NULL, request TEXT NOT NULL,
+                                  PRIMARY KEY (device, key, business_date))""")
+
+
+@migrations(name="0003_users_and_ratings")
+def _users(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                            created_at TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("""
+        CREATE TABLE ratings (ticket TEXT PRIMARY KEY, at TEXT NOT NULL, business_date TEXT NOT NULL,
+                              counter TEXT NOT NULL, clerk TEXT, service TEXT NOT NULL, score INTEGER NOT NULL,
+                              comment TEXT, source TEXT NOT NULL)""")
