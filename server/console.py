@@ -129,8 +129,13 @@ def console_state() -> Response:
     return jsonify({**current_hub().console_state(cid), "user": session["user"]})
 
 
+ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "walk-in", "open", "close")
+
+
 @console.post("/console/api/<action>")
 def console_action(action: str) -> Response:
+    if action not in ACTIONS:
+        abort(404)
     cid, actor = _staff()
     h = current_hub()
     data = request.get_json(silent=True) or {}
@@ -147,7 +152,5 @@ def console_action(action: str) -> Response:
     }
     if action in ("open", "close"):
         return jsonify({"ticket": None, "counter": h.set_open(cid, action == "open", actor)})
-    if action not in ops:
-        abort(404)
     ticket = ops[action]()
     return jsonify({"ticket": ticket, "counter": h.counter(cid)})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -265,8 +266,6 @@ class Hub:
 
     def secret(self, name: str) -> str:
         """A secret kept in the database (the session key), made on first use."""
-        import secrets
-
         with self.lock:
             value = self.store.meta(name)
             if not value:
