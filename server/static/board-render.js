@@ -33,7 +33,8 @@
   function fit(e) {
     e.style.fontSize = "";
     if (!e.textContent || e.clientWidth === 0 || e.scrollWidth <= e.clientWidth) return;
-    var base = parseFloat(root.getComputedStyle(e).fontSize), min = base * parseFloat(e.getAttribute("data-min") || "0.6");
+    var base = parseFloat(root.getComputedStyle(e).fontSize);
+    var min = base * parseFloat(e.getAttribute("data-min") || "0.6");
     var size = base * Math.max(e.clientWidth / e.scrollWidth, 0.15) * 0.99;
     if (size < min) size = min;
     e.style.fontSize = size + "px";
@@ -54,7 +55,8 @@
     return ["約 " + m + " 分", "~" + m + " min"];
   }
   function callSentence(c) {
-    return [c.number + " 號來賓，請到 " + c.counterName.zh, "Number " + c.number + ", please proceed to " + c.counterName.en];
+    return [c.number + " 號來賓，請到 " + c.counterName.zh,
+            "Number " + c.number + ", please proceed to " + c.counterName.en];
   }
 
   function gridFor(list, n, aspect) {
@@ -96,8 +98,9 @@
   function formatter(tz) {
     if (!(tz in formatters)) {
       try {
-        formatters[tz] = new Intl.DateTimeFormat("en-US", { timeZone: tz, year: "numeric", month: "numeric", day: "numeric",
-          weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false });
+        formatters[tz] = new Intl.DateTimeFormat("en-US", {
+          timeZone: tz, year: "numeric", month: "numeric", day: "numeric", weekday: "short",
+          hour: "2-digit", minute: "2-digit", hour12: false });
       } catch (e) {
         formatters[tz] = tz === "Asia/Taipei" ? null : formatter("Asia/Taipei");  // an unknown zone: Taiwan's
       }
@@ -145,7 +148,8 @@
         var text = "", cls = "";
         if (c.recall) { text = "再次叫號 Recall"; cls = "recall"; }
         if (c.priority && !c["private"]) {
-          text = (text ? text + "　" : "") + "優先 Priority" + (c.laneName ? "・" + c.laneName.zh + " " + c.laneName.en : "");
+          text = (text ? text + "　" : "") + "優先 Priority" +
+            (c.laneName ? "・" + c.laneName.zh + " " + c.laneName.en : "");
           cls = "";
         }
         badge.textContent = text;
@@ -164,7 +168,11 @@
           void hero.offsetWidth;  // restart the animation
           hero.classList.add("flash");
           hero.classList.add("fresh");
-          flashTimer = setTimeout(function () { hero.classList.remove("flash"); hero.classList.remove("fresh"); renderCounters(); }, left);
+          flashTimer = setTimeout(function () {
+            hero.classList.remove("flash");
+            hero.classList.remove("fresh");
+            renderCounters();  // the counter's outline ends with the flash
+          }, left);
         }
       }
     }
@@ -258,7 +266,8 @@
       if (!S.announcements.length || reduce || !text.animate) return;
       var w = $("marquee-track").clientWidth, tw = text.scrollWidth;
       var ms = (w + tw) / (MARQUEE_SPEED * root.innerWidth) * 1000;
-      marqueeAnim = text.animate([{ transform: "translate(" + w + "px, -50%)" }, { transform: "translate(" + (-tw) + "px, -50%)" }],
+      marqueeAnim = text.animate([{ transform: "translate(" + w + "px, -50%)" },
+                                  { transform: "translate(" + (-tw) + "px, -50%)" }],
                                  { duration: ms, iterations: Infinity });
     }
 

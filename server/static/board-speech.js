@@ -72,7 +72,10 @@
     function clip(n) {
       if (!buffers[n]) {
         buffers[n] = get("/board/clips/" + encodeURIComponent(n) + ".wav", "binary").then(function (raw) {
-          if (!raw) { warnOnce(n, "clip " + n + ".wav missing: that word is left out (scripts/make_clips.py)"); return null; }
+          if (!raw) {
+            warnOnce(n, "clip " + n + ".wav missing: that word is left out (scripts/make_clips.py)");
+            return null;
+          }
           return new Promise(function (res) {
             // the callback form: older TVs have no promise-returning decodeAudioData
             ctx.decodeAudioData(raw, res, function () { warnOnce(n, "clip " + n + ".wav unreadable"); res(null); });

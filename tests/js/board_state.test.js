@@ -15,7 +15,8 @@ function ticket(number, { priv = false, priority = false } = {}) {
   return {
     id: "id-" + number, number, service: priv ? "private" : "general", lane: priority ? "elderly" : "normal",
     status: "called", called_at: new Date(T0).toISOString(), counter: "3", ahead: null, estimated_wait_s: null,
-    service_name: priv ? { "zh-TW": "專屬服務", en: "Personal service" } : { "zh-TW": "綜合業務", en: "General registration" },
+    service_name: priv ? { "zh-TW": "專屬服務", en: "Personal service" }
+                       : { "zh-TW": "綜合業務", en: "General registration" },
     lane_name: priority ? { "zh-TW": "樂齡", en: "Seniors 65+" } : { "zh-TW": "一般", en: "Normal" },
     priority, private: priv,
   };
@@ -25,7 +26,8 @@ function call(seq, number, counter = "3", { recall = false, at = T0, ...kw } = {
            ticket: ticket(number, kw), recall, at: new Date(at).toISOString() };
 }
 function counterView(id, number) {
-  return { id, name: { "zh-TW": id + "號櫃台", en: "Counter " + id }, open: true, ticket: number ? ticket(number) : null };
+  return { id, name: { "zh-TW": id + "號櫃台", en: "Counter " + id }, open: true,
+           ticket: number ? ticket(number) : null };
 }
 function queue(seq, waiting) {
   return { seq, services: [{ id: "general", name: { "zh-TW": "綜合業務", en: "General" }, waiting,
@@ -201,8 +203,10 @@ test("unknown and malformed events are ignored; a malformed snapshot asks again 
 test("the reducer never changes the state it was given", () => {
   const s0 = run([["state", snapshot(7, [call(7, "A007")])]]).state;
   const frozen = JSON.stringify(s0);
-  for (const [ev, d] of [["call", call(8, "A008")], ["queue", queue(8, 1)], ["counter", { seq: 8, counter: counterView("5", "A1") }],
-                         ["queue", queue(10, 1)], ["link_down"], ["announcements", { announcements: [] }]]) {
+  const events = [["call", call(8, "A008")], ["queue", queue(8, 1)], ["queue", queue(10, 1)],
+                  ["counter", { seq: 8, counter: counterView("5", "A1") }], ["link_down"],
+                  ["announcements", { announcements: [] }], ["state", snapshot(9)]];
+  for (const [ev, d] of events) {
     B.reduce(s0, ev, d, clock());
   }
   assert.equal(JSON.stringify(s0), frozen);
