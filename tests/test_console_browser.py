@@ -9,7 +9,7 @@ import threading
 import requests
 import socketio
 from browser import axe_violations, browser
-from conftest import KIOSK, ROOT
+from conftest import KIOSK, ROOT, HubProcess
 
 
 def add_clerk(db) -> None:
@@ -68,3 +68,34 @@ def test_clerk_calls_next_with_space_and_the_board_gets_the_call(hub_process):
         assert {e["counter"] for e in mine} == {"3"}
     finally:
         store.close()
+
+
+def test_console_reconnects_by_itself_and_a_forgotten_login_goes_back_to_the_login_page(hub_process, tmp_path):
+    url = hub_process.url
+    add_clerk(hub_process.db)
+    with browser() as b:
+        page = b.new_page(viewport={"width": 400, "height": 300}, locale="zh-TW")
+        page.goto(url + "/login")
+        page.fill("#name", "clerk01")
+        page.fill("#password", "correct horse")
+        page.select_option("#counter", "3")
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/console")
+        page.wait_for_selector("#waiting:has-text('綜合業務 General registration: 0')", timeout=10000)
+        hub_process.kill()
+        page.wait_for_selector("#banner:not([hidden])", timeout=20000)
+        # The same hub comes back: the console rejoins, hides the banner and reads what it missed.
+        again = HubProcess(hub_process.db, port=hub_process.port).start()
+        try:
+            requests.post(url + "/api/v1/tickets", json={"service": "general"}, headers=KIOSK, timeout=10)
+            page.wait_for_selector("#banner", state="hidden", timeout=30000)
+            page.wait_for_selector("#waiting:has-text('綜合業務 General registration: 1')", timeout=10000)
+        finally:
+            again.kill()
+        # A hub with another database knows neither the clerk nor the login's key: the socket is refused,
+        # and the console says so by going to the login page instead of waiting for ever.
+        fresh = HubProcess(tmp_path / "other.db", port=hub_process.port).start()
+        try:
+            page.wait_for_url(url + "/login", timeout=30000)
+        finally:
+            fresh.stop()

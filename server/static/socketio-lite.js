@@ -2,9 +2,14 @@
  * old enough JavaScript for the browsers in smart TVs.
  *
  *   var sock = JiaohaoSocket({
- *     auth: function () { return {token: TOKEN}; },   // sent as 40{...}; evaluated on every (re)connect
+ *     auth: function () { return {token: TOKEN}; },   // sent as 40{...}; evaluated on every (re)connect;
+ *                                                       // leave it out where the session cookie is the login
  *     on: {state: fn, call: fn, ...},                   // the hub's events
- *     onConnect: fn, onDisconnect: fn, onError: fn(message)
+ *     onAny: fn(event, data),                           // every event, after its own handler
+ *     onConnect: fn, onDisconnect: fn,                  // the namespace is joined / was left
+ *     onClose: fn,                                      // every closed WebSocket, joined or not
+ *     onError: fn(message),                             // the connection was refused
+ *     minDelay: 1000, maxDelay: 5000                    // the reconnect delays, in ms
  *   });
  *
  * It reconnects forever with a doubling, jittered delay (1 s up to 5 s, ±50 %), and closes a link
@@ -20,9 +25,9 @@
     var silentMs = 12000;
     var handlers = opts.on || {};
 
-    function call(fn, a) {
+    function call(fn, a, b) {
       if (typeof fn !== "function") return;
-      try { fn(a); } catch (e) { if (root.console) root.console.error("jiaohao socket handler failed", e); }
+      try { fn(a, b); } catch (e) { if (root.console) root.console.error("jiaohao socket handler failed", e); }
     }
     function url() {
       return (root.location.protocol === "https:" ? "wss://" : "ws://") + root.location.host +
@@ -69,7 +74,9 @@
       } else if (sub === "2") {                    // EVENT, maybe with an ack id before the array
         var a;
         try { a = JSON.parse(body.replace(/^\d+/, "")); } catch (e) { return; }
-        if (a && typeof a[0] === "string") call(handlers[a[0]], a[1]);
+        if (!a || typeof a[0] !== "string") return;
+        if (Object.prototype.hasOwnProperty.call(handlers, a[0])) call(handlers[a[0]], a[1]);
+        call(opts.onAny, a[0], a[1]);
       }
     }
     function open() {
@@ -95,6 +102,7 @@
           up = false;
           call(opts.onDisconnect);
         }
+        call(opts.onClose);
         schedule();
       };
     }
