@@ -316,7 +316,7 @@ class NetRig(WireRig):
         self.peer, self._gone = self.fake.peer, False
         self.printer = open_printer(f"net:127.0.0.1:{self.fake.port}")
         assert isinstance(self.printer, EscposPrinter)
-        self.printer.timeout_s = 0.5  # a silent printer: do not wait a real one's 5 s
+        self.printer.timeout_s = 1.5  # a silent printer: not a real one's 5 s; an answering one is far quicker
 
     def _go(self) -> None:
         self.fake.go()
@@ -340,7 +340,7 @@ class SerialRig(WireRig):
         self.peer, self._gone = self.fake.peer, False
         self.printer = open_printer(f"serial:{self.fake.path}:19200")
         assert isinstance(self.printer, EscposPrinter)
-        self.printer.timeout_s = 0.5
+        self.printer.timeout_s = 1.5
 
     def _go(self) -> None:
         self.fake.unplug()
