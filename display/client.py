@@ -9,10 +9,21 @@ Reconnection: python-socketio retries a dropped transport by itself with a doubl
 (reconnection_delay .. reconnection_delay_max, ± randomization_factor). It does not retry a refused
 first connection, nor after the server closes the namespace; the supervisor thread below covers both
 with the same kind of backoff, so the board keeps trying for as long as it runs.
+
+Event order: python-engineio's client starts every message's handler on a new thread, so two events
+that arrive back to back can be handled the other way round (a board saw `call` 416 before 415 and
+read the whole state again for nothing). Neither library has a public way to change that: the
+server's `async_handlers=False` has no client counterpart (the maintainer, python-socketio#257: "the
+client does not have the option"), and the advice to use a lock (#382) serialises handlers without
+ordering them. Reordering by `seq` in our own handlers would have to wait an unknown time for a gap
+to fill, and events such as `device` carry no `seq`. So `in_arrival_order` keeps its small patch of
+python-engineio's private `_trigger_event`, with the version pinned in pyproject.toml and
+tests/test_engineio_patch.py failing loudly when the method's shape or engineio's threading changes.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import random
@@ -37,9 +48,15 @@ def in_arrival_order(sio: socketio.Client) -> socketio.Client:
 
     python-engineio runs each message's handler on a thread of its own, so under load a board saw
     `call` 416 before 415 and read the whole state again for nothing. Our handlers only put the
-    event on a queue, so running them on the reading thread costs nothing.
+    event on a queue, so running them on the reading thread costs nothing. Raises RuntimeError at
+    once, not a reordering later, if python-engineio no longer has the method this relies on.
     """
-    trigger = sio.eio._trigger_event
+    trigger = getattr(sio.eio, "_trigger_event", None)
+    kinds = [p.kind for p in inspect.signature(trigger).parameters.values()] if callable(trigger) else []
+    if kinds != [inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.VAR_POSITIONAL,
+                 inspect.Parameter.VAR_KEYWORD]:
+        raise RuntimeError("python-engineio's Client._trigger_event(event, *args, run_async=...) has changed: "
+                           "see display/client.py and tests/test_engineio_patch.py before upgrading it")
 
     def ordered(event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .signs import SignError
+from .sign_bus import SignError
 
 log = logging.getLogger("jiaohao.signs")
 

@@ -69,7 +69,7 @@ def _options(args: argparse.Namespace) -> Options:
 
 def _open_signs(opts: Options) -> tuple[list[tuple[str, Any]], Any, str]:
     """(counter id, sign) pairs, the bus to close at the end (or None), and a line saying where they are."""
-    from .signs import SerialBus, SerialSign
+    from .sign_bus import SerialBus, SerialSign
 
     cfg = opts.config
     if opts.simulate:
@@ -93,7 +93,9 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     import time
 
     from .client import HubLink
-    from .signs import OFFLINE_TEXT, SignDriver, SignError, picture
+    from .sign_bus import SignError
+    from .sign_mapping import OFFLINE_TEXT, picture
+    from .signs import SignDriver
     from .state import Resync, initial, reduce
 
     log = logging.getLogger("jiaohao.signs")

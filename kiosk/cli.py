@@ -171,7 +171,8 @@ def _run(args: argparse.Namespace) -> int:
           f"hub {s.server}. Ctrl-C stops.", flush=True)
     try:
         if args.screen or args.screen_snapshot:
-            from .screen import DEFAULT_SIZE, run_screen  # pygame is imported only here
+            from .screen import run_screen  # pygame is imported only here
+            from .screen_layout import DEFAULT_SIZE
 
             return run_screen(app, size=args.screen_size or DEFAULT_SIZE, window=args.screen,
                               fullscreen=args.fullscreen, snapshot=Path(args.screen_snapshot)

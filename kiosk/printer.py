@@ -22,7 +22,7 @@ log = logging.getLogger("jiaohao.kiosk.printer")
 PROFILE = "TM-T20II"  # any profile with a media width and a cut; the ticket is an image anyway
 INIT = b"\x1b@"
 DLE_EOT = b"\x10\x04"
-SIM_FAULTS = ("paper_out", "offline", "near_end", "fail_print", "fail_print_once")
+SIM_FAULTS = ("paper_out", "offline", "cover_open", "near_end", "fail_print", "fail_print_once")
 
 
 class PrinterStatus(StrEnum):
@@ -177,6 +177,8 @@ class SimulatedPrinter:
         fault = self.fault
         if fault in ("paper_out", "offline", "near_end"):
             return PrinterStatus(fault)
+        if fault == "cover_open":  # a real printer says so only as "offline" (DLE EOT 1 bit 3)
+            return PrinterStatus.OFFLINE
         return PrinterStatus.OK
 
     def print_ticket(self, image: Image.Image) -> None:
@@ -186,7 +188,7 @@ class SimulatedPrinter:
             if fault == "fail_print_once":
                 self._fault = None
                 raise PrintError("simulated print failure (once)")
-            if fault in ("fail_print", "paper_out", "offline"):
+            if fault in ("fail_print", "paper_out", "offline", "cover_open"):
                 raise PrintError(f"simulated print failure ({fault})")
             data = ticket_bytes(image)
             self.printed.append(data)
@@ -226,6 +228,8 @@ class EscposPrinter:
 
     def __init__(self, spec: str, kind: str, args: list[str]) -> None:
         self.spec, self.kind, self.args = spec, kind, args
+        # How long a silent printer is waited for, per read or connect; set before the first status().
+        self.timeout_s = 2.0 if kind == "serial" else 5.0
         self._driver: Any = None
         self.lock = threading.Lock()
         self._check_driver_installed()
@@ -249,15 +253,16 @@ class EscposPrinter:
         if self.kind == "net":
             from escpos.printer import Network
 
-            drv = Network(self.args[0], port=int(self.args[1]), timeout=5, profile=PROFILE)
+            drv = Network(self.args[0], port=int(self.args[1]), timeout=self.timeout_s, profile=PROFILE)
         elif self.kind == "usb":
             from escpos.printer import Usb
 
-            drv = Usb(int(self.args[0], 16), int(self.args[1], 16), timeout=5000, profile=PROFILE)
+            drv = Usb(int(self.args[0], 16), int(self.args[1], 16), timeout=round(self.timeout_s * 1000),
+                      profile=PROFILE)
         else:
             from escpos.printer import Serial
 
-            drv = Serial(devfile=self.args[0], baudrate=int(self.args[1]), timeout=2, profile=PROFILE)
+            drv = Serial(devfile=self.args[0], baudrate=int(self.args[1]), timeout=self.timeout_s, profile=PROFILE)
         drv.open()
         self._driver = drv
         return drv
@@ -270,22 +275,84 @@ class EscposPrinter:
                 drv.close()
             except Exception:  # closing a broken connection may fail too; nothing to do about it
                 log.debug("closing %s failed", self.spec, exc_info=True)
+                # python-escpos's Serial.close() flushes first, which fails on a port that is gone, and
+                # would fail again in its __del__: close the port itself, which never flushes.
+                port = getattr(drv, "_device", None)
+                if port:
+                    try:
+                        port.close()
+                    except Exception:
+                        log.debug("closing the port of %s failed", self.spec, exc_info=True)
+
+    def _drain(self, drv: Any) -> None:
+        """Throws away bytes nobody is waiting for (a late answer to an earlier query, which would
+        otherwise be read as the answer to the next one); raises ConnectionError if the printer has
+        closed the connection (network printers drop an idle one after a minute or two)."""
+        if self.kind == "net":
+            sock = drv.device
+            timeout = sock.gettimeout()
+            sock.setblocking(False)  # MSG_DONTWAIT alone is not enough: Python waits out a socket's timeout
+            try:
+                while True:
+                    try:
+                        chunk = sock.recv(64)
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    if not chunk:
+                        raise ConnectionError("the printer closed the connection")
+            finally:
+                sock.settimeout(timeout)
+        elif self.kind == "serial":
+            try:
+                drv.device.reset_input_buffer()
+            except Exception as e:  # termios.error, not an OSError: the adapter was unplugged or replaced
+                raise ConnectionError(f"the serial port is gone ({e})") from e
+
+    def _read_reply(self, drv: Any) -> bytes:
+        # One byte is the whole answer to DLE EOT. python-escpos's _read() asks a serial port for 16 and
+        # so always waited out the whole read timeout; a socket's recv(1) returns as soon as it has one.
+        if self.kind == "serial":
+            return bytes(drv.device.read(1))
+        if self.kind == "net":
+            reply = drv.device.recv(1)
+            if not reply:
+                raise ConnectionError("the printer closed the connection")
+            return bytes(reply)
+        return bytes(drv._read() or b"")
 
     def _query(self, drv: Any, n: int) -> int | None:
         drv._raw(DLE_EOT + bytes([n]))
-        reply = bytes(drv._read() or b"")
+        reply = self._read_reply(drv)
         return reply[-1] if reply and _valid_status_byte(reply[-1]) else None
+
+    def _ask(self) -> tuple[int | None, int | None]:
+        """(DLE EOT 1, DLE EOT 4) replies; an old connection that turns out dead is replaced once."""
+        reused = self._driver is not None
+        try:
+            drv = self._open()
+            self._drain(drv)
+            online = self._query(drv, 1)
+            return online, (self._query(drv, 4) if online is not None else None)
+        except TimeoutError:
+            raise  # a printer that is there and silent: asking again would only double the wait
+        except Exception as e:
+            if not reused:
+                raise
+            # The printer was restarted, or closed the idle connection: that is not "offline".
+            log.info("%s: the connection was lost (%s); opening a new one", self.spec, e)
+            self._reset()
+        drv = self._open()
+        online = self._query(drv, 1)
+        return online, (self._query(drv, 4) if online is not None else None)
 
     def status(self) -> PrinterStatus:
         with self.lock:
             try:
-                drv = self._open()
-                online = self._query(drv, 1)
+                online, paper = self._ask()
                 if online is None:
                     log.warning("%s: no answer to the status query", self.spec)
                     self._reset()
                     return PrinterStatus.OFFLINE
-                paper = self._query(drv, 4)
             except Exception as e:  # socket timeout, USB not found, serial gone: all mean "cannot print"
                 log.warning("%s: status failed: %s", self.spec, e)
                 self._reset()
@@ -301,7 +368,13 @@ class EscposPrinter:
         data = ticket_bytes(image)
         with self.lock:
             try:
-                self._open()._raw(data)
+                drv = self._open()
+                try:
+                    self._drain(drv)
+                except ConnectionError:  # closed while idle: a ticket sent there would vanish unprinted
+                    self._reset()
+                    drv = self._open()
+                drv._raw(data)
             except Exception as e:
                 self._reset()
                 raise PrintError(f"{self.spec}: {e}") from e

@@ -1,20 +1,21 @@
 """The kiosk's optional screen (issue #3), beside or above the buttons: `jiaohao kiosk --screen`.
 
-Three parts, so that each can be tested alone:
-- `build_model(controller)` -> `ScreenModel`: what to show, from the controller's state. Pure data, no pygame.
-- `screen_layout(w, h, ...)`: where everything goes, pure arithmetic (800×480, 1024×600, 1280×720, ...).
-- `KioskScreen.draw(model, surface)`: pygame-ce draws it with the Noto Sans CJK TC face (display/fonts.py),
-  through the board's `Painter`, which shrinks a text to fit its box and ellipsizes it below a minimum size.
+Three modules, so that each can be tested alone:
+- kiosk/screen_model.py, `build_model(controller)` -> `ScreenModel`: what to show. Pure data, no pygame.
+- kiosk/screen_layout.py, `screen_layout(w, h, ...)`: where everything goes, pure arithmetic.
+- here, `KioskScreen.draw(model, surface)`: pygame-ce draws it with the Noto Sans CJK TC face (display/fonts.py),
+  through the board's `Painter`, which shrinks a text to fit its box and ellipsizes it below a minimum size;
+  and `run_screen`, the loop that redraws on change.
 
 High contrast: white and yellow on black, a fault banner in black on yellow. Nothing is said by colour
 alone: a lit lamp is a filled circle with 請按 / Press, an unlit one a hollow circle with the reason in
-words, a fault banner carries the word 故障 / Fault. pygame is imported only when something is drawn.
+words, a fault banner carries the word 故障 / Fault. pygame is imported only when something is drawn, so
+importing this module stays cheap.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import threading
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from display.layout import Box
 
 from .config import Text
-from .controller import Controller, Lamp, Message
+from .controller import Lamp, Message
+from .screen_layout import DEFAULT_SIZE, RowBoxes, ScreenLayout, box_at, screen_layout, two_lines
+from .screen_model import NO_DATA, ButtonView, IssuedView, ScreenModel, build_model
 
 if TYPE_CHECKING:
     import pygame
@@ -35,256 +38,6 @@ if TYPE_CHECKING:
     from .app import KioskApp
 
 log = logging.getLogger("jiaohao.kiosk.screen")
-
-SIZES = ((800, 480), (1024, 600), (1280, 720))  # the Pi touch display, 7" panels, small HDMI monitors
-DEFAULT_SIZE = SIZES[0]
-
-# The hub does not send lane names to kiosks (GET /services has none); a ticket does, once issued.
-LANE_MARKS = {"elderly": Text("樂齡", "Seniors 65+"), "disability": Text("愛心", "Accessibility priority")}
-PRIORITY_MARK = Text("優先", "Priority")
-
-STATUS = {
-    "ready": Text("請按", "Press"),
-    "printing": Text("列印中", "Printing"),
-    "busy": Text("請稍候", "Please wait"),
-    "closed": Text("暫停服務", "Closed"),
-    "unavailable": Text("暫停取號", "Not now"),
-}
-NO_DATA = Text("—", "—")
-
-
-# -- the model: what to show ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ButtonView:
-    id: str
-    key: int  # 1, 2, ...: the button's place on the panel (and its --keys number)
-    name: Text  # the service's shown name (private services: the neutral one, as the hub sends it)
-    lane: Text | None  # the priority lane's mark (樂齡, 愛心), None for the normal lane
-    waiting: int | None  # people waiting for the service; None while the hub has not said
-    wait: Text  # 約 5–10 分 / ~5–10 min, 免等候 / No wait, 暫停服務 / Closed, —
-    lamp: Lamp
-    state: str  # ready | printing | busy | closed | unavailable (a key of STATUS)
-
-    @property
-    def lit(self) -> bool:
-        return self.lamp != Lamp.OFF
-
-    @property
-    def status(self) -> Text:
-        return STATUS[self.state]
-
-
-@dataclass(frozen=True)
-class IssuedView:
-    number: str
-    service: Text
-    lane: Text | None
-    ahead: int | None
-    wait: Text | None
-
-
-@dataclass(frozen=True)
-class ScreenModel:
-    office: Text | None
-    buttons: tuple[ButtonView, ...]
-    banner: Message  # the press's outcome, or the standing fault, or "press a button"
-    fault: bool  # nothing can be printed now (the fault lamp is on)
-    issued: IssuedView | None  # the number just printed, for RESULT_SHOWN_S after the press
-
-
-def _text(value: Any) -> Text | None:
-    if isinstance(value, dict) and value.get("zh-TW") and value.get("en"):
-        return Text(str(value["zh-TW"]), str(value["en"]))
-    return None
-
-
-def lane_mark(lane: str) -> Text | None:
-    if lane == "normal":
-        return None
-    return LANE_MARKS.get(lane, PRIORITY_MARK)
-
-
-def wait_words(range_s: Any, wait_s: Any) -> Text | None:
-    """An estimate in whole minutes, as a range when the hub gives one."""
-    if isinstance(range_s, list | tuple) and len(range_s) == 2:
-        low, high = range_s
-    elif isinstance(wait_s, int | float):
-        low = high = wait_s
-    else:
-        return None
-    lo, hi = math.floor(low / 60), max(1, math.ceil(high / 60))
-    if lo <= 0:
-        return Text(f"{hi} 分鐘內", f"under {hi} min")
-    if lo >= hi:
-        return Text(f"約 {hi} 分", f"~{hi} min")
-    return Text(f"約 {lo}–{hi} 分", f"~{lo}–{hi} min")
-
-
-def service_wait(svc: dict[str, Any] | None) -> Text:
-    if svc is None:
-        return NO_DATA
-    if not svc.get("open"):
-        return STATUS["closed"]
-    if not svc.get("waiting"):
-        return Text("免等候", "No wait")
-    return wait_words(svc.get("estimated_wait_range_s"), svc.get("estimated_wait_s")) or NO_DATA
-
-
-def build_model(c: Controller) -> ScreenModel:
-    """What the screen shows now; equal models draw equal pictures, so the screen redraws on change only."""
-    lamps, fault_lamp = c.lamps()
-    message, standing, shown = c.message(), c.standing_message(), c.shown_result()
-    services = c.services if c.hub_ok else {}  # stale counts from before an outage would mislead
-    busy = Lamp.BLINK in lamps.values()
-    buttons = []
-    for i, b in enumerate(c.config.buttons, 1):
-        svc = services.get(b.service)
-        lamp = lamps.get(b.id, Lamp.OFF)
-        if lamp == Lamp.BLINK:
-            state = "printing"
-        elif lamp == Lamp.ON:
-            state = "ready"
-        elif svc is not None and not svc.get("open"):
-            state = "closed"
-        elif busy:
-            state = "busy"
-        else:
-            state = "unavailable"
-        buttons.append(ButtonView(
-            id=b.id, key=i, name=(_text(svc.get("name")) if svc else None) or Text(b.service, b.service),
-            lane=lane_mark(b.lane), waiting=int(svc.get("waiting") or 0) if svc else None,
-            wait=service_wait(svc), lamp=lamp, state=state))
-    # A fault outranks "take your ticket": the ticket is out, the next person must know.
-    banner = message if message.level == "error" or standing.level != "error" else standing
-    issued = None
-    if shown is not None and shown.printed and shown.ticket:
-        t = shown.ticket
-        svc = services.get(t.get("service", ""))
-        name = _text(t.get("service_name")) or (_text(svc.get("name")) if svc else None) or NO_DATA
-        issued = IssuedView(
-            number=str(t["number"]), service=name,
-            lane=(_text(t.get("lane_name")) or lane_mark(str(t.get("lane", "")))) if t.get("priority") else None,
-            ahead=t.get("ahead") if isinstance(t.get("ahead"), int) else None,
-            wait=wait_words(t.get("estimated_wait_range_s"), t.get("estimated_wait_s")))
-    return ScreenModel(office=c.office, buttons=tuple(buttons), banner=banner,
-                       fault=fault_lamp == Lamp.ON, issued=issued)
-
-
-# -- the layout: where it goes -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RowBoxes:
-    box: Box
-    lamp: Box  # the circle with the button's number
-    name: Box
-    name_en: Box
-    waiting: Box
-    waiting_en: Box
-    wait: Box
-    wait_en: Box
-    lane: Box | None = None  # full rows only; compact rows fold the lane into the name
-    status: Box | None = None
-    status_en: Box | None = None
-
-
-@dataclass(frozen=True)
-class ScreenLayout:
-    width: int
-    height: int
-    compact: bool  # the issued number takes the top; the buttons shrink to tiles
-    header: Box | None
-    office: Box | None
-    office_en: Box | None
-    hero: Box | None
-    hero_number: Box | None
-    hero_side: tuple[Box, ...]  # four zh-TW / English pairs beside the number
-    rows: tuple[RowBoxes, ...]
-    banner: Box
-    banner_tag: Box | None
-    banner_text: Box
-
-
-def _box(x: float, y: float, w: float, h: float) -> Box:
-    return Box(round(x), round(y), max(0, round(w)), max(0, round(h)))
-
-
-def _split(b: Box, fractions: tuple[float, ...], gap: int) -> list[Box]:
-    """`b` cut left to right into columns of these shares of its width (after the gaps)."""
-    room = b.w - gap * (len(fractions) - 1)
-    out, x = [], float(b.x)
-    for f in fractions:
-        out.append(_box(x, b.y, room * f, b.h))
-        x += room * f + gap
-    return out
-
-
-def _lines(b: Box, top: float = 0.56, bottom: float = 0.38) -> tuple[Box, Box]:
-    """A zh-TW line above its English line."""
-    return _box(b.x, b.y, b.w, b.h * top), _box(b.x, b.y + b.h * (1 - bottom), b.w, b.h * bottom)
-
-
-def _row(b: Box, compact: bool) -> RowBoxes:
-    pad = max(3, round(b.h * 0.09))
-    inner = b.inset(pad)
-    lamp = _box(inner.x, inner.y + (inner.h - inner.h * 0.86) / 2, inner.h * 0.86, inner.h * 0.86)
-    rest = _box(lamp.x + lamp.w + pad, inner.y, inner.x + inner.w - lamp.x - lamp.w - pad, inner.h)
-    if compact:
-        name, waiting, wait = _split(rest, (0.54, 0.17, 0.29), pad)
-        return RowBoxes(b, lamp, *_lines(name), *_lines(waiting), *_lines(wait))
-    name, lane, waiting, wait, status = _split(rest, (0.38, 0.15, 0.13, 0.18, 0.16), pad)
-    st, st_en = _lines(status)
-    return RowBoxes(b, lamp, *_lines(name), *_lines(waiting), *_lines(wait), lane=lane, status=st, status_en=st_en)
-
-
-def _grid(area: Box, n: int, cols: int, gap: int, max_h: float) -> list[Box]:
-    rows = max(1, math.ceil(n / cols))
-    w, h = (area.w - gap * (cols - 1)) / cols, min(max_h, (area.h - gap * (rows - 1)) / rows)
-    return [_box(area.x + (i % cols) * (w + gap), area.y + (i // cols) * (h + gap), w, h) for i in range(n)]
-
-
-BANNER_SHARE = {"error": 0.22, "warning": 0.16}  # of the screen height; info: 0.13
-NUMBER_SHARE = 0.38  # the issued number's box, of the screen height (its digits fill it)
-
-
-def screen_layout(w: int, h: int, n_buttons: int, *, issued: bool = False, level: str = "info") -> ScreenLayout:
-    m = max(4, round(min(w, h) * 0.02))
-    bh = round(h * BANNER_SHARE.get(level, 0.13))
-    banner = Box(m, h - m - bh, w - 2 * m, bh)
-    bin_ = banner.inset(round(bh * 0.12), round(bh * 0.1))
-    tag = None
-    text = bin_
-    if level in BANNER_SHARE:
-        tag = _box(bin_.x, bin_.y, min(bin_.w * 0.2, bin_.h * 1.6), bin_.h)
-        text = _box(tag.x + tag.w + m, bin_.y, bin_.x + bin_.w - tag.x - tag.w - m, bin_.h)
-    rows_bottom = banner.y - m
-    if issued:
-        nh = round(h * NUMBER_SHARE)
-        hero = Box(m, m, w - 2 * m, nh + 2 * m)
-        inner = hero.inset(m)
-        nw = min(round(inner.w * 0.78), round(nh * 3.25))
-        number = Box(inner.x + inner.w - nw, inner.y, nw, nh)
-        side = _box(inner.x, inner.y, inner.w - nw - m, nh)
-        step = side.h / 4
-        sides: list[Box] = []
-        for i in range(4):
-            zh, en = _lines(_box(side.x, side.y + i * step, side.w, step * 0.94), 0.52, 0.40)
-            sides += [zh, en]
-        area = Box(m, hero.y + hero.h + m, w - 2 * m, rows_bottom - hero.y - hero.h - m)
-        cols = 1 if n_buttons <= 2 else 2 if n_buttons <= 8 else 3
-        rows = tuple(_row(b, True) for b in _grid(area, n_buttons, cols, m, h * 0.14))
-        return ScreenLayout(w, h, True, None, None, None, hero, number, tuple(sides), rows, banner, tag, text)
-    header = Box(0, 0, w, round(h * 0.11))
-    hin = header.inset(m + round(header.h * 0.1), round(header.h * 0.1))
-    office, office_en = _lines(hin, 0.58, 0.38)
-    area = Box(m, header.h + m, w - 2 * m, rows_bottom - header.h - m)
-    cols = 1 if n_buttons <= 6 else 2
-    # Few buttons do not make giant rows: the same size of text whatever the panel holds.
-    rows = tuple(_row(b, cols > 1) for b in _grid(area, n_buttons, cols, max(3, m // 2), h * 0.16))
-    return ScreenLayout(w, h, cols > 1, header, office, office_en, None, None, (), rows, banner, tag, text)
-
-
-# -- drawing ---------------------------------------------------------------------------------------
 
 Color = tuple[int, int, int]
 BLACK: Color = (0, 0, 0)
@@ -391,7 +144,7 @@ class KioskScreen:
         if r.lane and b.lane:
             pygame.draw.rect(s, YELLOW if b.lit else DIM, pygame.Rect(*r.lane), width=line, border_radius=line * 3)
             inner = r.lane.inset(max(3, r.lane.h // 12))
-            zh, en = _lines(inner, 0.55, 0.38)
+            zh, en = two_lines(inner, 0.55, 0.38)
             self._t(s, b.lane.zh, zh, YELLOW if b.lit else DIM, f"{b.id}_lane", d, align="center", min_ratio=0.3)
             self._t(s, b.lane.en, en, YELLOW if b.lit else DIM, f"{b.id}_lane_en", d, face="regular",
                     align="center", min_ratio=0.3)
@@ -422,10 +175,10 @@ class KioskScreen:
             t = L.banner_tag
             pygame.draw.rect(s, fg, pygame.Rect(*t))  # the tag in reverse: black on yellow becomes yellow on black
             zh, en = ("故障", "Fault") if m.level == "error" else ("注意", "Notice")
-            top, bottom = _lines(t.inset(max(2, t.w // 12)), 0.55, 0.38)
+            top, bottom = two_lines(t.inset(max(2, t.w // 12)), 0.55, 0.38)
             self._t(s, zh, top, bg, "banner_tag", d, align="center")
             self._t(s, en, bottom, bg, "banner_tag_en", d, face="regular", align="center")
-        zh, en = _lines(L.banner_text, 0.55, 0.40)
+        zh, en = two_lines(L.banner_text, 0.55, 0.40)
         self._wrapped(s, m.zh, zh, fg, "banner", d)
         self._wrapped(s, m.en, en, fg, "banner_en", d, face="regular")
 
@@ -438,7 +191,7 @@ class KioskScreen:
             self._t(s, text, box, color, name, d, face=face, align="center")
             return
         first, second = _halves(text)
-        top, bottom = _box(box.x, box.y, box.w, box.h / 2), _box(box.x, box.y + box.h / 2, box.w, box.h / 2)
+        top, bottom = box_at(box.x, box.y, box.w, box.h / 2), box_at(box.x, box.y + box.h / 2, box.w, box.h / 2)
         self._t(s, first, top, color, name, d, face=face, align="center")
         self._t(s, second, bottom, color, f"{name}_2", d, face=face, align="center")
 

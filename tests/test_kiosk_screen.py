@@ -24,14 +24,9 @@ from display.layout import Box  # noqa: E402
 from kiosk.config import Text  # noqa: E402
 from kiosk.controller import Controller, Lamp, Outcome  # noqa: E402
 from kiosk.printer import SimulatedPrinter  # noqa: E402
-from kiosk.screen import (  # noqa: E402
-    SIZES,
-    KioskScreen,
-    ScreenModel,
-    build_model,
-    screen_layout,
-    wait_words,
-)
+from kiosk.screen import KioskScreen  # noqa: E402
+from kiosk.screen_layout import SIZES, screen_layout  # noqa: E402
+from kiosk.screen_model import ScreenModel, build_model, wait_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "firmware_config" / "kiosk.example.toml")
@@ -403,7 +398,8 @@ def test_cli_screen_options_are_checked() -> None:
 
 def test_screen_module_is_what_imports_pygame() -> None:
     code = ("import sys\nimport kiosk.app, kiosk.cli\nassert 'pygame' not in sys.modules\n"
-            "import kiosk.screen\nassert 'pygame' not in sys.modules  # not even the model needs it\n"
+            "import kiosk.screen_model, kiosk.screen_layout\nassert 'pygame' not in sys.modules  # pure\n"
+            "import kiosk.screen\nassert 'pygame' not in sys.modules  # not even the drawing module, until it draws\n"
             "kiosk.screen.KioskScreen\nfrom kiosk.screen import build_model\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -21,7 +21,8 @@ from display.dotmatrix import (
     read_grid,
     render,
 )
-from display.signs import OFFLINE_TEXT, SIGN_CHARS, SignError
+from display.sign_bus import SignError
+from display.sign_mapping import OFFLINE_TEXT, SIGN_CHARS
 
 
 def test_the_font_has_every_sign_character_once_and_no_two_alike() -> None:

@@ -11,7 +11,8 @@ from conftest import ROOT
 from hypothesis import given
 from hypothesis import strategies as st
 
-from display.signs import (
+from display.sign_bus import SerialBus, SerialSign, SignError
+from display.sign_frame import (
     BROADCAST,
     ETX,
     MAX_FRAME,
@@ -20,9 +21,6 @@ from display.signs import (
     Frame,
     FrameError,
     FrameReader,
-    SerialBus,
-    SerialSign,
-    SignError,
     crc8,
     decode_frame,
     encode_frame,

@@ -22,7 +22,8 @@ from PIL import Image
 from test_display_live import call_next, issue
 
 from display.dotmatrix import dot_grid, grid_of_image, read_grid
-from display.signs import OFFLINE_TEXT, Frame, FrameReader
+from display.sign_frame import Frame, FrameReader
+from display.sign_mapping import OFFLINE_TEXT
 
 TOKEN = "demo-display-lobby-token"
 EXAMPLE = ROOT / "firmware_config" / "signs.example.toml"
@@ -209,7 +210,8 @@ def test_an_unreachable_hub_is_not_a_mistake(tmp_path: Path) -> None:
 
 def test_the_signs_command_imports_neither_flask_nor_pygame() -> None:
     code = ("import sys; from server.cli import parser; parser(); "
-            "import display.signs_cli, display.signs, display.dotmatrix, display.signs_config, display.client; "
+            "import display.signs_cli, display.signs, display.sign_frame, display.sign_bus, display.sign_mapping, "
+            "display.dotmatrix, display.signs_config, display.client; "
             "bad = [m for m in ('flask', 'pygame', 'serial') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from display.signs import (
+from display.sign_bus import SignError
+from display.sign_mapping import (
     OFFLINE_AFTER_S,
     OFFLINE_TEXT,
-    SignDriver,
-    SignError,
     SignsPicture,
     SignView,
     counter_text_json,
@@ -17,6 +16,7 @@ from display.signs import (
     sign_text,
     sign_views,
 )
+from display.signs import SignDriver
 from display.state import BoardState, initial, reduce
 
 T0 = 1_800_000_000.0  # epoch seconds; the reducer and the mapping get time only as an argument
