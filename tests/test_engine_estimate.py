@@ -97,7 +97,7 @@ def test_estimates_are_cached_until_a_change():
 def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkeypatch):
     from server.engine.estimate import EstimateCache, simulate
 
-    monkeypatch.setattr(EstimateCache, "COSTLY_S", 0.0)  # treat every play as costly
+    monkeypatch.setattr(EstimateCache, "COSTLY_WORK", 0)  # treat every play as costly
     office = small_office(counters=ONE_COUNTER)
     d = Driver(office)
     d.issue("general")
@@ -112,3 +112,38 @@ def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkey
     assert ext.service("general") == full.service("general")
     d.next("1")  # any change but an issue plays again in full
     assert est(d).tickets == simulate(office, d.engine.waiting(), s.counters, s.tickets, s.stats, d.now).tickets
+
+
+def _rush_estimates() -> list[tuple[dict, dict]]:
+    """A morning rush on the demo office: every estimate the kiosk would print, ticket after ticket."""
+    import random
+
+    from server.config import load_office
+
+    office = load_office(None)
+    d = Driver(office)
+    rng = random.Random(7)
+    services = ["general", "quick", "certificate", "english", "private"]
+    seen = []
+    for i in range(120):
+        d.tick(seconds=20)
+        d.issue(rng.choice(services), rng.choice(["normal"] * 6 + ["elderly", "disability"]))
+        if i % 15 == 14:
+            d.next(str(rng.randint(1, 16)))
+        e = est(d)
+        seen.append((dict(e.tickets), dict(e.probes)))
+    return seen
+
+
+def test_estimates_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
+    """The same queue gets the same estimates on a fast machine and on a slow Pi (issue #8)."""
+    import time
+
+    monkeypatch.setattr(time, "perf_counter", lambda: 0.0)  # every play looks free
+    fast = _rush_estimates()
+    ticks = iter(range(0, 10**9, 5))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))  # every play looks 5 s long
+    slow = _rush_estimates()
+    assert len(fast) == len(slow) == 120
+    for i, (a, b) in enumerate(zip(fast, slow, strict=True)):
+        assert a == b, f"estimates differ after ticket {i + 1}"

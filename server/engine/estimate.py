@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -161,17 +160,35 @@ def _at(now: datetime, offset_s: float) -> datetime:
     return now + timedelta(seconds=offset_s)
 
 
+def play_work(waiting: int, probes: int, open_counters: int) -> int:
+    """The size of one full play, in units of "one ticket seen by one counter".
+
+    Each call in the play looks at the heads of the lines its counter serves and counts the calls of
+    every counter that could have served it, so a play grows with the tickets (and probes) times the
+    open counters. This is what decides how often the play runs: never the clock, so the same queue
+    gets the same estimates on a fast laptop and on a slow Raspberry Pi (issue #8).
+    """
+    return (waiting + probes) * max(1, open_counters)
+
+
 class EstimateCache:
     """The simulation, run again only when its answer may have changed.
 
     After any call, finish or counter change it runs again at once. While tickets are only being
-    issued (a morning rush, or a benchmark) and the last run was costly (a long queue), new tickets
-    are placed after it by the queue-length rule for a while, and then the full play runs again:
-    after a second or 50 new tickets, or longer for a very long queue, so that the play never
-    takes more than about 5 % of the hub's time. Short queues are always played in full.
+    issued (a morning rush, or a benchmark) and the last play was large (COSTLY_WORK units of
+    `play_work`: a long queue over many counters), new tickets are placed after it by the
+    queue-length rule for a while, and then the full play runs again: after a second or 50 new
+    tickets, or longer for a very long queue, so that the play never takes more than about 5 % of
+    the hub's time on the reference machine. Small plays are always run in full. Every one of
+    these decisions depends on the queue and on `now` only, never on how long the play took.
     """
 
-    COSTLY_S = 0.002
+    # About 2 ms on the machine of docs/benchmarks.md (≈ 5 µs a unit there): e.g. 25 waiting
+    # tickets and the demo office's 18 probes over 10 open counters.
+    COSTLY_WORK = 400
+    # The assumed time of one unit, for the play budget below (the machine of docs/benchmarks.md;
+    # a Raspberry Pi 4 is about three times slower, which the 5 % share leaves room for).
+    UNIT_S = 5e-6
     MAX_AGE_S = 1.0
     MAX_NEW = 50
     # At most this share of the time between full plays goes into the play itself.
@@ -181,7 +198,7 @@ class EstimateCache:
     def __init__(self) -> None:
         self.base: Estimates | None = None
         self.at: datetime | None = None
-        self.cost_s = 0.0
+        self.work = 0
         self.dirty = True
         self.new: list[Ticket] = []
         self._ext: Estimates | None = None
@@ -207,13 +224,14 @@ class EstimateCache:
             age = (now - self.at).total_seconds()
             if not self.new and 0 <= age < self.STALE_S:
                 return self.base
-            max_age = max(self.MAX_AGE_S, self.cost_s / self.PLAY_SHARE)
+            max_age = max(self.MAX_AGE_S, self.work * self.UNIT_S / self.PLAY_SHARE)
             max_new = max(self.MAX_NEW, len(self.base.tickets) // 4)
-            if self.new and self.cost_s >= self.COSTLY_S and 0 <= age < max_age and len(self.new) <= max_new:
+            if self.new and self.work >= self.COSTLY_WORK and 0 <= age < max_age and len(self.new) <= max_new:
                 return self._extended(office, stats)
-        started = time.perf_counter()
-        self.base = simulate(office, waiting(), counters, tickets, stats, now)
-        self.cost_s = time.perf_counter() - started
+        queue = [t for t in waiting() if t.status == Status.WAITING]
+        self.base = simulate(office, queue, counters, tickets, stats, now)
+        open_counters = sum(1 for c in office.counters if counters.get(c.id) and counters[c.id].open)
+        self.work = play_work(len(queue), len(self.base.probes), open_counters)
         self.at, self.dirty, self.new = now, False, []
         self._ext, self._ext_n = None, 0
         return self.base
