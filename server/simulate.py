@@ -69,6 +69,7 @@ class Citizen:
 @dataclass
 class Issued:
     ticket: str
+    ahead: int
     estimate_s: int | None
     range_s: tuple[int, int] | None
 
@@ -318,7 +319,8 @@ class Simulation:
                 ch = self.do(engine.issue(arg.service, arg.lane, now, self.kiosk))
                 assert ch.ticket
                 est = engine.estimates(now).tickets.get(ch.ticket)
-                issued[ch.ticket] = Issued(ch.ticket, est.wait_s if est else None, est.range_s() if est else None)
+                issued[ch.ticket] = Issued(ch.ticket, est.ahead if est else 0, est.wait_s if est else None,
+                                           est.range_s() if est else None)
                 who[ch.ticket] = arg
                 # The clerk idle longest at a counter that can serve it notices and calls.
                 free = [cid for cid in idle if arg.service in counters[cid].services

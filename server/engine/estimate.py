@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Reversible
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +26,10 @@ from .policy import Candidate, choose, next_streak
 # What part of its handling time a visit still needs when it already ran longer than usual.
 _OVERRUN_SHARE = 0.25
 _ROUND_TO_S = 60
+# The window over which the higher lanes' arrival rate is measured, and the most of a line's
+# counters that they are assumed to take.
+RECENT_S = 3600.0
+MAX_RHO = 0.5
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,18 @@ class Estimate:
     wait_s: int | None
 
     def range_s(self) -> tuple[int, int] | None:
-        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero."""
+        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero.
+
+        The one place the printed range is made: the kiosk, the ticket page and the simulator all
+        show this. It is at least a minute wide: "0 minutes" would promise that a clerk presses
+        "next" the very second the ticket is taken.
+        """
         if self.wait_s is None:
             return None
         spread = 1 / math.sqrt(self.ahead + 1)
         low = max(0, math.floor(self.wait_s * (1 - spread) / _ROUND_TO_S) * _ROUND_TO_S)
         high = math.ceil(self.wait_s * (1 + spread) / _ROUND_TO_S) * _ROUND_TO_S
-        return (low, high)
+        return (low, max(high, low + _ROUND_TO_S))
 
 
 @dataclass
@@ -104,6 +113,8 @@ def simulate(
         for k in keys:
             eligible[k].append(c.id)
 
+    stretch = _priority_stretch(office, _newest_first(tickets), stats, now, eligible)
+
     heap: list[tuple[float, int, str]] = []
     for idx, c in enumerate(open_counters):
         state = counters[c.id]
@@ -137,10 +148,10 @@ def simulate(
         item = queues[key].popleft()  # type: ignore[index]
         ahead = sum(calls[c] for c in eligible[key])  # type: ignore[index]
         if item.ticket is None:
-            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t))
+            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))  # type: ignore[index]
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(t))
+        result[item.ticket] = Estimate(ahead, _round_up(t * stretch[key]))  # type: ignore[index]
         calls[cid] += 1
         streak[cid] = next_streak(streak[cid], picked.weight)
         heapq.heappush(heap, (t + mean_seconds(office, stats, item.service), idx, cid))
@@ -154,6 +165,50 @@ def simulate(
             else:
                 result[item.ticket] = est
     return Estimates(result, probes, eligible)
+
+
+def _newest_first(tickets: Mapping[str, Ticket]) -> Iterable[Ticket]:
+    """The day's tickets from the newest issued: the engine keeps them in the order of issue."""
+    values = tickets.values()
+    return reversed(values) if isinstance(values, Reversible) else sorted(values, key=lambda t: t.order, reverse=True)
+
+
+def _priority_stretch(
+    office: Office,
+    tickets: Iterable[Ticket],  # newest first
+    stats: Mapping[str, ServiceStat],
+    now: datetime,
+    eligible: Mapping[tuple[str, str], list[str]],
+) -> dict[tuple[str, str], float]:
+    """How much tickets of higher lanes, still to come, stretch each (service, lane)'s wait.
+
+    The play assumes no arrivals, but a priority ticket taken later is called before a normal one
+    that waits now. If the higher lanes keep arriving as they did over the last RECENT_S, they take
+    a share rho of the counters that could serve this line, and the wait becomes wait / (1 - rho).
+    Their load is spread over every open counter that serves them, so a priority counter of its
+    own takes its part. Lean high: rho is capped at MAX_RHO, not dropped.
+    """
+    since = now - timedelta(seconds=RECENT_S)
+    recent: dict[tuple[str, str], int] = {}
+    for t in tickets:
+        if t.issued_at <= since:
+            break
+        if t.issued_at <= now and not t.walk_in:
+            recent[(t.service, t.lane)] = recent.get((t.service, t.lane), 0) + 1
+    weights = {lane.id: lane.weight for lane in office.lanes}
+    # The share of one counter's time that the higher lanes' arrivals of each line need.
+    load = {k: n * mean_seconds(office, stats, k[0]) / RECENT_S for k, n in recent.items() if weights.get(k[1], 0)}
+    out: dict[tuple[str, str], float] = {}
+    for key, mine in eligible.items():
+        rho = 0.0
+        if mine:
+            for other, need in load.items():
+                theirs = eligible.get(other) or []
+                if weights[other[1]] > weights.get(key[1], 0) and theirs:
+                    shared = sum(1 for c in theirs if c in mine)
+                    rho += need * shared / len(theirs) / len(mine)
+        out[key] = 1 / (1 - min(rho, MAX_RHO))
+    return out
 
 
 def _at(now: datetime, offset_s: float) -> datetime:
