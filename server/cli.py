@@ -65,9 +65,12 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import command
+    from .simulate import SimulationError, command
 
-    return command(args)
+    try:
+        return command(args)
+    except SimulationError as e:
+        raise UsageError(str(e)) from None
 
 
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:

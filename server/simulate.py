@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .config import Arrivals
-from .engine.model import Change, Status, Ticket
+from .engine.model import AT_COUNTER, Change, Status, Ticket
 from .engine.office import Office, Policy
 from .engine.queue import QueueEngine, QueueState
 
@@ -49,6 +49,9 @@ MIN_VISIT_S, MAX_VISIT_S = 30.0, 3 * 3600.0
 WALK_S = (10.0, 50.0)  # from the call to the counter
 REACT_S = (3.0, 20.0)  # an idle clerk notices a new ticket and presses "next"
 RECALL_AFTER_S, NO_SHOW_AFTER_S = 45.0, 90.0  # a citizen who does not come: recalled, then marked
+# Clerks serve whoever took a number before closing, but not past this: a what-if with far too few
+# counters must still end its day (the tickets left are cancelled at day end, as in the hub).
+OVERTIME_S = 3 * 3600.0
 BATCH = 2000  # Changes per store transaction
 
 
@@ -129,10 +132,12 @@ def staffing(office: Office, wanted: dict[str, int] | None) -> dict[str, bool]:
             if any(count(o) >= wanted[o] for o in c.services if o in wanted and o != sid):
                 continue
             is_open[c.id] = True
+        have = sum(1 for c in office.counters if sid in c.services)
+        if have < n:
+            raise SimulationError(f"--counters: {sid}={n}, but only {have} counters serve '{sid}'")
         if count(sid) != n:
-            have = sum(1 for c in office.counters if sid in c.services)
-            raise SimulationError(f"--counters: {sid}={n} cannot be staffed: {have} counters serve '{sid}', "
-                                  f"{count(sid)} of them fit beside the other services asked for")
+            raise SimulationError(f"--counters: {sid}={n} does not fit beside the other counts asked for "
+                                  f"({count(sid)} open counters would serve '{sid}')")
     return is_open
 
 
@@ -244,10 +249,10 @@ class Simulation:
 
     def __init__(self, office: Office, seed: int, store: Any = None) -> None:
         self.office, self.seed, self.store = office, seed, store
-        ids = random.Random(f"{seed}:ticket-ids")
-        # Simulated tickets get ids from the seed: the same seed, the same database.
+        # Simulated tickets get ids from the seed and the day (run_day): the same seed, the same database.
+        self.ids = random.Random(f"{seed}:ticket-ids")
         state = QueueState(business_date="") if store is None else store.load("")
-        self.engine = QueueEngine(office, state, new_id=lambda: ids.randbytes(12).hex())
+        self.engine = QueueEngine(office, state, new_id=lambda: self.ids.randbytes(12).hex())
         self.seq = int(store.meta("seq") or 0) if store is not None else 0
         self.batch: list[tuple[Change, dict[str, Ticket], str, int | None, None]] = []
         kiosks = [d.id for d in office.devices if d.role == "kiosk"]
@@ -290,6 +295,7 @@ class Simulation:
 
         rng = random.Random(f"{self.seed}:{day.isoformat()}:citizens")
         clerks = random.Random(f"{self.seed}:{day.isoformat()}:clerks")
+        self.ids = random.Random(f"{self.seed}:{day.isoformat()}:ticket-ids")
         people = citizens(office, profile, rng)
         opens_s, closes_s = profile.hours[0] * 3600.0, (profile.hours[-1] + 1) * 3600.0
         self.do(engine.roll_day(at(opens_s - 600)))
@@ -330,6 +336,12 @@ class Simulation:
                     del idle[cid]
                     push(t + clerks.uniform(*REACT_S), "call", cid)
             elif kind == "call":
+                if t >= closes_s + OVERTIME_S:  # the clerk goes home; who still waits is cancelled at day end
+                    current = engine.counter_ticket(arg)
+                    if current is not None and current.status in AT_COUNTER:
+                        self.do(engine.finish(arg, now, self.actor[arg]))
+                    ended[arg] = t
+                    continue
                 ch = self.do(engine.call_next(arg, now, self.actor[arg]))
                 ended[arg] = t
                 if ch.ticket is None:
@@ -519,44 +531,37 @@ def table(fig: dict[str, Any]) -> str:
 
 
 def command(args: Any) -> int:
-    """`jiaohao simulate` (server/cli.py registers its options)."""
+    """`jiaohao simulate` (server/cli.py registers its options and turns SimulationError into one line)."""
     import json
     import sys
 
-    from .cli import UsageError
     from .config import load_arrivals, load_office
 
     office = with_policy(load_office(args.config), args.policy, args.max_wait)
-    try:
-        wanted = parse_counters(args.counters, office) if args.counters else None
-        if args.days < 1:
-            raise SimulationError(f"--days must be 1 or more (got {args.days})")
-        if args.date:
-            try:
-                first = date.fromisoformat(args.date)
-            except ValueError:
-                raise SimulationError(f"--date: '{args.date}' is not a date like 2026-11-02") from None
-        else:
-            first = default_first_day(office, args.days, datetime.now(UTC))
-        days = business_days(first, args.days)
-        profile = load_arrivals(args.config, office)
-        store = None
-        if args.db:
-            from .store import Store, StoreLocked
-
-            try:
-                store = Store(args.db)
-            except StoreLocked as e:
-                raise SimulationError(str(e)) from None
+    wanted = parse_counters(args.counters, office) if args.counters else None
+    if args.days < 1:
+        raise SimulationError(f"--days must be 1 or more (got {args.days})")
+    if args.date:
         try:
-            fig = run(office, days, args.seed, profile, wanted, store)
-        finally:
-            if store is not None:
-                store.close()
-    except SimulationError as e:
-        raise UsageError(str(e)) from None
-    if args.json:
-        sys.stdout.write(json.dumps(fig, ensure_ascii=False) + "\n")
+            first = date.fromisoformat(args.date)
+        except ValueError:
+            raise SimulationError(f"--date: '{args.date}' is not a date like 2026-11-02") from None
     else:
-        sys.stdout.write(table(fig) + "\n")
+        first = default_first_day(office, args.days, datetime.now(UTC))
+    days = business_days(first, args.days)
+    profile = load_arrivals(args.config, office)
+    store = None
+    if args.db:
+        from .store import Store, StoreLocked
+
+        try:
+            store = Store(args.db)
+        except StoreLocked as e:
+            raise SimulationError(str(e)) from None
+    try:
+        fig = run(office, days, args.seed, profile, wanted, store)
+    finally:
+        if store is not None:
+            store.close()
+    sys.stdout.write((json.dumps(fig, ensure_ascii=False) if args.json else table(fig)) + "\n")
     return 0

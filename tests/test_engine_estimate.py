@@ -147,3 +147,28 @@ def test_estimates_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
     assert len(fast) == len(slow) == 120
     for i, (a, b) in enumerate(zip(fast, slow, strict=True)):
         assert a == b, f"estimates differ after ticket {i + 1}"
+
+
+def test_range_is_at_least_a_minute_wide():
+    assert Estimate(0, 0).range_s() == (0, 60)  # a free counter: "within a minute", never "0 minutes"
+
+
+def test_priority_tickets_of_the_last_hour_stretch_a_normal_wait():
+    """Seniors who keep coming will be called first: the normal line's wait grows by 1 / (1 - rho)."""
+    d = Driver(small_office(counters=ONE_COUNTER))
+    ts = [d.issue("general") for _ in range(3)]
+    plain = est(d).tickets[ts[2].id]
+    assert plain == Estimate(2, 1200)
+    # Three seniors in the last hour, served in 10 minutes each: 30 minutes of one counter's hour, rho = 0.5.
+    for _ in range(3):
+        d.issue("general", "elderly")
+    for _ in range(3):
+        d.next("1")
+        d.tick(minutes=10)
+    d.finish("1")
+    t = d.issue("general")
+    e = est(d)
+    assert d.engine.mean_seconds("general") == 600
+    assert e.tickets[t.id] == Estimate(3, 2 * 3 * 600)  # three normal tickets ahead, stretched by 1 / (1 - 0.5)
+    d.tick(minutes=61)  # an hour after the seniors came, they no longer count
+    assert est(d).tickets[t.id] == Estimate(3, 3 * 600)

@@ -128,33 +128,46 @@ def simulate(
         heapq.heappush(heap, (free_in, idx, c.id))
 
     streak = {c.id: counters[c.id].streak for c in open_counters}
-    calls = {c.id: 0 for c in open_counters}
     weights = {lane.id: lane.weight for lane in office.lanes}
+    means = {sv.id: mean_seconds(office, stats, sv.id) for sv in office.services}
     result: dict[str, Estimate] = {}
     probes: dict[tuple[str, str], Estimate] = {}
     policy = office.policy
+    timed = policy.max_wait_minutes > 0  # only then does the policy look at the clock
+    # The head of each line as the policy sees it, kept as the play takes from the line; and how
+    # many calls the counters that serve each line have made (its `ahead`).
+    head: dict[tuple[str, str], Candidate] = {}
+    ahead_of = {key: 0 for key in queues}
+
+    def set_head(key: tuple[str, str]) -> None:
+        q = queues[key]
+        if q:
+            head[key] = Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
+        else:
+            head.pop(key, None)
+
+    for key in queues:
+        set_head(key)
 
     while heap:
         t, idx, cid = heapq.heappop(heap)
-        heads = [
-            Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
-            for key in serves[cid]
-            if (q := queues[key])
-        ]
-        picked = choose(heads, policy, streak[cid], _at(now, t))
+        heads = [head[key] for key in serves[cid] if key in head]
+        picked = choose(heads, policy, streak[cid], _at(now, t) if timed else now)
         if picked is None:
             continue  # nothing left that this counter serves: it drops out of the play
-        key = picked.key
-        item = queues[key].popleft()  # type: ignore[index]
-        ahead = sum(calls[c] for c in eligible[key])  # type: ignore[index]
+        key = picked.key  # type: ignore[assignment]
+        item = queues[key].popleft()
+        set_head(key)
+        ahead = ahead_of[key]
         if item.ticket is None:
-            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))  # type: ignore[index]
+            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(t * stretch[key]))  # type: ignore[index]
-        calls[cid] += 1
+        result[item.ticket] = Estimate(ahead, _round_up(t * stretch[key]))
+        for k in serves[cid]:
+            ahead_of[k] += 1
         streak[cid] = next_streak(streak[cid], picked.weight)
-        heapq.heappush(heap, (t + mean_seconds(office, stats, item.service), idx, cid))
+        heapq.heappush(heap, (t + means.get(item.service, 480.0), idx, cid))
 
     # Whatever no open counter serves: counted in issue order, with no time to promise.
     for q in queues.values():
@@ -201,11 +214,12 @@ def _priority_stretch(
     out: dict[tuple[str, str], float] = {}
     for key, mine in eligible.items():
         rho = 0.0
-        if mine:
+        if mine and load:
+            own = set(mine)
             for other, need in load.items():
                 theirs = eligible.get(other) or []
                 if weights[other[1]] > weights.get(key[1], 0) and theirs:
-                    shared = sum(1 for c in theirs if c in mine)
+                    shared = sum(1 for c in theirs if c in own)
                     rho += need * shared / len(theirs) / len(mine)
         out[key] = 1 / (1 - min(rho, MAX_RHO))
     return out
