@@ -32,9 +32,10 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .config import load_office
+    from .config import load_arrivals, load_office
 
     office = load_office(args.config)
+    load_arrivals(args.config, office)  # the [simulation] table, if any, is checked too
     print(f"{args.config}: ok: {office.name.zh} / {office.name.en}, {len(office.services)} services, "
           f"{len(office.counters)} counters, {len(office.devices)} devices")
     return 0

@@ -304,8 +304,8 @@ def parse_arrivals(table: Any, office: Office) -> Arrivals:
             if len(counts) != len(hours) or any(
                 isinstance(n, bool) or not isinstance(n, int | float) or n < 0 for n in counts
             ):
-                raise lanes.fail(lid, f"must be {len(hours)} numbers of 0 or more, one per entry of "
-                                 f"simulation.hours (got {counts!r})")
+                raise lanes.fail(lid, f"must hold one number of 0 or more per entry of simulation.hours "
+                                 f"({len(hours)} in all; got {counts!r})")
             per_hour[(sid, lid)] = tuple(float(n) for n in counts)
     if not per_hour:
         raise r.fail("arrivals", "must list at least one service, e.g. [simulation.arrivals.general]")

@@ -135,7 +135,8 @@ def test_a_bad_profile_is_one_line_and_exit_1(tmp_path):
     bad.write_text(office + "\n[simulation]\nhours = [8, 9]\n[simulation.arrivals.general]\nnormal = [5]\n", "utf-8")
     p = cli("--config", str(bad))
     assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1
-    assert "simulation.arrivals.general.normal: must be 2 numbers" in p.stderr
+    assert "simulation.arrivals.general.normal: must hold one number of 0 or more per entry of simulation.hours " \
+           "(2 in all" in p.stderr
 
 
 def test_the_office_file_table_sets_the_day(tmp_path):
@@ -162,7 +163,7 @@ def test_arrivals_table_errors_name_the_key():
         ({"hours": [8, 10], "arrivals": {}}, "simulation.hours: must be consecutive"),
         ({"hours": [8], "arrivals": {"nosuch": {"normal": [1]}}}, "simulation.arrivals.nosuch: is not a service"),
         ({"hours": [8], "arrivals": {"general": {"vip": [1]}}}, "simulation.arrivals.general.vip: is not a lane"),
-        ({"hours": [8], "arrivals": {"general": {"normal": [-1]}}}, "numbers of 0 or more"),
+        ({"hours": [8], "arrivals": {"general": {"normal": [-1]}}}, "one number of 0 or more"),
         ({"hours": [8], "arrivals": {}}, "simulation.arrivals: must list at least one service"),
         ({"hours": [8], "arrivals": {"general": {"normal": [1]}}, "no_show_pct": 80}, "simulation.no_show_pct"),
         ({"hours": [8], "arrivals": {"general": {"normal": [1]}}, "extra": 1}, "simulation.extra: is not a known key"),
