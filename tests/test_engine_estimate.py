@@ -114,7 +114,7 @@ def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkey
     assert est(d).tickets == simulate(office, d.engine.waiting(), s.counters, s.tickets, s.stats, d.now).tickets
 
 
-def _rush_estimates() -> list[tuple[dict, dict]]:
+def _rush_estimates() -> tuple[list[tuple[dict, dict]], int]:
     """A morning rush on the demo office: every estimate the kiosk would print, ticket after ticket."""
     import random
 
@@ -124,15 +124,16 @@ def _rush_estimates() -> list[tuple[dict, dict]]:
     d = Driver(office)
     rng = random.Random(7)
     services = ["general", "quick", "certificate", "english", "private"]
-    seen = []
+    seen, extended = [], 0
     for i in range(120):
-        d.tick(seconds=20)
+        d.tick(seconds=0.2)  # two kiosks busy: the queue-length rule has its chance
         d.issue(rng.choice(services), rng.choice(["normal"] * 6 + ["elderly", "disability"]))
         if i % 15 == 14:
             d.next(str(rng.randint(1, 16)))
         e = est(d)
+        extended += e is not d.engine._estimates.base
         seen.append((dict(e.tickets), dict(e.probes)))
-    return seen
+    return seen, extended
 
 
 def test_estimates_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
@@ -140,11 +141,12 @@ def test_estimates_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
     import time
 
     monkeypatch.setattr(time, "perf_counter", lambda: 0.0)  # every play looks free
-    fast = _rush_estimates()
+    fast, fast_ext = _rush_estimates()
     ticks = iter(range(0, 10**9, 5))
     monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))  # every play looks 5 s long
-    slow = _rush_estimates()
+    slow, slow_ext = _rush_estimates()
     assert len(fast) == len(slow) == 120
+    assert fast_ext == slow_ext > 0  # both took the queue-length rule, at the same moments
     for i, (a, b) in enumerate(zip(fast, slow, strict=True)):
         assert a == b, f"estimates differ after ticket {i + 1}"
 

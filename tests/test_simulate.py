@@ -219,3 +219,18 @@ def test_the_database_is_history_the_hub_serves(tmp_path):
     store = Store(db)
     assert store.meta("business_date") == "2026-11-04"
     store.close()
+
+
+def test_another_policy_is_a_what_if():
+    from server.simulate import with_policy
+
+    office = load_office(PRIORITY_OFFICE)  # strict: priority lanes always first
+    strict = run(office, [DAY], seed=2)
+    interleave = with_policy(office, "interleave", 30)
+    assert (interleave.policy.mode, interleave.policy.max_wait_minutes) == ("interleave", 30)
+    assert interleave.service("general") is not None  # the copy still finds its services
+    mixed = run(interleave, [DAY], seed=2)
+    assert mixed["tickets"] == strict["tickets"]  # the same citizens
+    assert mixed["lanes"]["normal"]["max_wait_s"] < strict["lanes"]["normal"]["max_wait_s"]
+    assert mixed["lanes"]["elderly"]["median_wait_s"] >= strict["lanes"]["elderly"]["median_wait_s"]
+    assert mixed["policy"]["mode"] == "interleave"
