@@ -234,3 +234,13 @@ def test_another_policy_is_a_what_if():
     assert mixed["lanes"]["normal"]["max_wait_s"] < strict["lanes"]["normal"]["max_wait_s"]
     assert mixed["lanes"]["elderly"]["median_wait_s"] >= strict["lanes"]["elderly"]["median_wait_s"]
     assert mixed["policy"]["mode"] == "interleave"
+
+
+def test_without_a_date_the_days_end_on_the_last_weekday_before_today():
+    from server.simulate import business_days, default_first_day
+
+    office = load_office(None)
+    monday_morning = datetime(2026, 11, 9, 1, 0, tzinfo=UTC)  # 09:00 in Taipei
+    assert default_first_day(office, 1, monday_morning) == date(2026, 11, 6)  # Friday
+    first = default_first_day(office, 3, monday_morning)
+    assert business_days(first, 3) == [date(2026, 11, 4), date(2026, 11, 5), date(2026, 11, 6)]
