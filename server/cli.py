@@ -32,9 +32,10 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .config import load_office
+    from .config import load_arrivals, load_office
 
     office = load_office(args.config)
+    load_arrivals(args.config, office)  # the [simulation] table, if any, is checked too
     print(f"{args.config}: ok: {office.name.zh} / {office.name.en}, {len(office.services)} services, "
           f"{len(office.counters)} counters, {len(office.devices)} devices")
     return 0
@@ -62,6 +63,15 @@ def _user(args: argparse.Namespace) -> int:
         store.close()
     print(f"added {user.role} {user.name} to {args.db}")
     return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import SimulationError, command
+
+    try:
+        return command(args)
+    except SimulationError as e:
+        raise UsageError(str(e)) from None
 
 
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
@@ -108,6 +118,18 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-config", help="check an office file and say what is wrong, if anything")
     c.add_argument("config", metavar="FILE")
     c.set_defaults(func=_check)
+
+    si = sub.add_parser("simulate", help="business days of the office through the real engine on a simulated clock")
+    si.add_argument("--config", metavar="FILE", help="office file (default: the built-in demo office)")
+    si.add_argument("--date", metavar="YYYY-MM-DD", help="the (first) day (default: the last weekday before today)")
+    si.add_argument("--days", type=int, default=1, metavar="N", help="N days: the date, then the weekdays after it")
+    si.add_argument("--seed", type=int, default=1, metavar="N", help="the same seed gives the same day (default: 1)")
+    si.add_argument("--counters", metavar="LIST", help="open only this many counters per service: general=4,quick=2")
+    si.add_argument("--policy", choices=("strict", "interleave"), help="another calling policy than the office file's")
+    si.add_argument("--max-wait", type=int, metavar="MINUTES", help="another max_wait_minutes (0 = off)")
+    si.add_argument("--db", metavar="FILE", help="write the days into this database (for jiaohao serve, the reports)")
+    si.add_argument("--json", action="store_true", help="the figures as JSON (docs/simulate.md)")
+    si.set_defaults(func=_simulate)
 
     from kiosk.cli import add_parser as add_kiosk  # light: the kiosk's own imports wait until it runs
 

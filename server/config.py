@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,8 @@ def _article(name: str) -> str:
 
 def parse_office(data: dict[str, Any]) -> Office:
     top = _Reader(data, "")
-    top.unknown({"office", "services", "lanes", "policy", "counters", "devices", "announcements"})
+    top.unknown({"office", "services", "lanes", "policy", "counters", "devices", "announcements",
+                 "simulation"})  # [simulation]: read by load_arrivals below
     o = top.table("office")
     o.unknown({"name", "timezone", "ticket_footer", "public_url", "demo"})
     name = o.text("name")
@@ -249,3 +251,62 @@ def _unique(top: _Reader, key: str, ids: list[str]) -> None:
         if x in seen:
             raise top.fail(f"{key}[{i}].id", f"'{x}' is used twice")
         seen.add(x)
+
+
+# -- [simulation]: the arrivals `jiaohao simulate` uses instead of its built-in profile ------------
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Citizens per hour, per (service, lane), over the opening hours `hours` (local, whole hours)."""
+
+    hours: tuple[int, ...]
+    per_hour: dict[tuple[str, str], tuple[float, ...]]
+    no_show_pct: float | None = None
+
+
+def load_arrivals(path: str | Path | None, office: Office) -> Arrivals | None:
+    """The office file's `[simulation]` table (docs/configuration.md), or None when it has none."""
+    if path is None:
+        return None
+    table = read_toml(path, "office file").get("simulation")
+    if table is None:
+        return None
+    try:
+        return parse_arrivals(table, office)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def parse_arrivals(table: Any, office: Office) -> Arrivals:
+    if not isinstance(table, dict):
+        raise ConfigError("simulation: must be a table")
+    r = _Reader(table, "simulation")
+    r.unknown({"hours", "arrivals", "no_show_pct"})
+    hours = r.get("hours", list)
+    if not hours or any(isinstance(h, bool) or not isinstance(h, int) for h in hours) \
+            or hours != list(range(hours[0], hours[0] + len(hours))) or not 0 <= hours[0] <= hours[-1] <= 23:
+        raise r.fail("hours", f"must be consecutive whole hours from 0 to 23, e.g. [8, 9, 10] (got {hours!r})")
+    no_show = r.get("no_show_pct", (int, float), None)
+    if no_show is not None and not 0 <= no_show <= 50:
+        raise r.fail("no_show_pct", f"must be from 0 to 50 (got {no_show})")
+    per_hour: dict[tuple[str, str], tuple[float, ...]] = {}
+    arrivals = r.table("arrivals")
+    for sid in arrivals.data:
+        if office.service(sid) is None:
+            known = ", ".join(s.id for s in office.services)
+            raise arrivals.fail(sid, f"is not a service id (known: {known})")
+        lanes = arrivals.table(sid)
+        for lid in lanes.data:
+            if office.lane(lid) is None:
+                raise lanes.fail(lid, f"is not a lane id (known: {', '.join(lane.id for lane in office.lanes)})")
+            counts = lanes.get(lid, list)
+            if len(counts) != len(hours) or any(
+                isinstance(n, bool) or not isinstance(n, int | float) or n < 0 for n in counts
+            ):
+                raise lanes.fail(lid, f"must hold one number of 0 or more per entry of simulation.hours "
+                                 f"({len(hours)} in all; got {counts!r})")
+            per_hour[(sid, lid)] = tuple(float(n) for n in counts)
+    if not per_hour:
+        raise r.fail("arrivals", "must list at least one service, e.g. [simulation.arrivals.general]")
+    return Arrivals(tuple(hours), per_hour, None if no_show is None else float(no_show))

@@ -97,7 +97,7 @@ def test_estimates_are_cached_until_a_change():
 def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkeypatch):
     from server.engine.estimate import EstimateCache, simulate
 
-    monkeypatch.setattr(EstimateCache, "COSTLY_S", 0.0)  # treat every play as costly
+    monkeypatch.setattr(EstimateCache, "COSTLY_WORK", 0)  # treat every play as costly
     office = small_office(counters=ONE_COUNTER)
     d = Driver(office)
     d.issue("general")
@@ -112,3 +112,65 @@ def test_costly_queue_places_new_tickets_by_queue_length_then_plays_again(monkey
     assert ext.service("general") == full.service("general")
     d.next("1")  # any change but an issue plays again in full
     assert est(d).tickets == simulate(office, d.engine.waiting(), s.counters, s.tickets, s.stats, d.now).tickets
+
+
+def _rush_estimates() -> tuple[list[tuple[dict, dict]], int]:
+    """A morning rush on the demo office: every estimate the kiosk would print, ticket after ticket."""
+    import random
+
+    from server.config import load_office
+
+    office = load_office(None)
+    d = Driver(office)
+    rng = random.Random(7)
+    services = ["general", "quick", "certificate", "english", "private"]
+    seen, extended = [], 0
+    for i in range(120):
+        d.tick(seconds=0.2)  # two kiosks busy: the queue-length rule has its chance
+        d.issue(rng.choice(services), rng.choice(["normal"] * 6 + ["elderly", "disability"]))
+        if i % 15 == 14:
+            d.next(str(rng.randint(1, 16)))
+        e = est(d)
+        extended += e is not d.engine._estimates.base
+        seen.append((dict(e.tickets), dict(e.probes)))
+    return seen, extended
+
+
+def test_estimates_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
+    """The same queue gets the same estimates on a fast machine and on a slow Pi (issue #8)."""
+    import time
+
+    monkeypatch.setattr(time, "perf_counter", lambda: 0.0)  # every play looks free
+    fast, fast_ext = _rush_estimates()
+    ticks = iter(range(0, 10**9, 5))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))  # every play looks 5 s long
+    slow, slow_ext = _rush_estimates()
+    assert len(fast) == len(slow) == 120
+    assert fast_ext == slow_ext > 0  # both took the queue-length rule, at the same moments
+    for i, (a, b) in enumerate(zip(fast, slow, strict=True)):
+        assert a == b, f"estimates differ after ticket {i + 1}"
+
+
+def test_range_is_at_least_a_minute_wide():
+    assert Estimate(0, 0).range_s() == (0, 60)  # a free counter: "within a minute", never "0 minutes"
+
+
+def test_priority_tickets_of_the_last_hour_stretch_a_normal_wait():
+    """Seniors who keep coming will be called first: the normal line's wait grows by 1 / (1 - rho)."""
+    d = Driver(small_office(counters=ONE_COUNTER))
+    ts = [d.issue("general") for _ in range(3)]
+    plain = est(d).tickets[ts[2].id]
+    assert plain == Estimate(2, 1200)
+    # Three seniors in the last hour, served in 10 minutes each: 30 minutes of one counter's hour, rho = 0.5.
+    for _ in range(3):
+        d.issue("general", "elderly")
+    for _ in range(3):
+        d.next("1")
+        d.tick(minutes=10)
+    d.finish("1")
+    t = d.issue("general")
+    e = est(d)
+    assert d.engine.mean_seconds("general") == 600
+    assert e.tickets[t.id] == Estimate(3, 2 * 3 * 600)  # three normal tickets ahead, stretched by 1 / (1 - 0.5)
+    d.tick(minutes=61)  # an hour after the seniors came, they no longer count
+    assert est(d).tickets[t.id] == Estimate(3, 3 * 600)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import heapq
 import math
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Reversible
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +26,10 @@ from .policy import Candidate, choose, next_streak
 # What part of its handling time a visit still needs when it already ran longer than usual.
 _OVERRUN_SHARE = 0.25
 _ROUND_TO_S = 60
+# The window over which the higher lanes' arrival rate is measured, and the most of a line's
+# counters that they are assumed to take.
+RECENT_S = 3600.0
+MAX_RHO = 0.5
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,18 @@ class Estimate:
     wait_s: int | None
 
     def range_s(self) -> tuple[int, int] | None:
-        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero."""
+        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero.
+
+        The one place the printed range is made: the kiosk, the ticket page and the simulator all
+        show this. It is at least a minute wide: "0 minutes" would promise that a clerk presses
+        "next" the very second the ticket is taken.
+        """
         if self.wait_s is None:
             return None
         spread = 1 / math.sqrt(self.ahead + 1)
         low = max(0, math.floor(self.wait_s * (1 - spread) / _ROUND_TO_S) * _ROUND_TO_S)
         high = math.ceil(self.wait_s * (1 + spread) / _ROUND_TO_S) * _ROUND_TO_S
-        return (low, high)
+        return (low, max(high, low + _ROUND_TO_S))
 
 
 @dataclass
@@ -105,6 +113,8 @@ def simulate(
         for k in keys:
             eligible[k].append(c.id)
 
+    stretch = _priority_stretch(office, _newest_first(tickets), stats, now, eligible)
+
     heap: list[tuple[float, int, str]] = []
     for idx, c in enumerate(open_counters):
         state = counters[c.id]
@@ -118,33 +128,46 @@ def simulate(
         heapq.heappush(heap, (free_in, idx, c.id))
 
     streak = {c.id: counters[c.id].streak for c in open_counters}
-    calls = {c.id: 0 for c in open_counters}
     weights = {lane.id: lane.weight for lane in office.lanes}
+    means = {sv.id: mean_seconds(office, stats, sv.id) for sv in office.services}
     result: dict[str, Estimate] = {}
     probes: dict[tuple[str, str], Estimate] = {}
     policy = office.policy
+    timed = policy.max_wait_minutes > 0  # only then does the policy look at the clock
+    # The head of each line as the policy sees it, kept as the play takes from the line; and how
+    # many calls the counters that serve each line have made (its `ahead`).
+    head: dict[tuple[str, str], Candidate] = {}
+    ahead_of = {key: 0 for key in queues}
+
+    def set_head(key: tuple[str, str]) -> None:
+        q = queues[key]
+        if q:
+            head[key] = Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
+        else:
+            head.pop(key, None)
+
+    for key in queues:
+        set_head(key)
 
     while heap:
         t, idx, cid = heapq.heappop(heap)
-        heads = [
-            Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
-            for key in serves[cid]
-            if (q := queues[key])
-        ]
-        picked = choose(heads, policy, streak[cid], _at(now, t))
+        heads = [head[key] for key in serves[cid] if key in head]
+        picked = choose(heads, policy, streak[cid], _at(now, t) if timed else now)
         if picked is None:
             continue  # nothing left that this counter serves: it drops out of the play
-        key = picked.key
-        item = queues[key].popleft()  # type: ignore[index]
-        ahead = sum(calls[c] for c in eligible[key])  # type: ignore[index]
+        key = picked.key  # type: ignore[assignment]
+        item = queues[key].popleft()
+        set_head(key)
+        ahead = ahead_of[key]
         if item.ticket is None:
-            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t))
+            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(t))
-        calls[cid] += 1
+        result[item.ticket] = Estimate(ahead, _round_up(t * stretch[key]))
+        for k in serves[cid]:
+            ahead_of[k] += 1
         streak[cid] = next_streak(streak[cid], picked.weight)
-        heapq.heappush(heap, (t + mean_seconds(office, stats, item.service), idx, cid))
+        heapq.heappush(heap, (t + means.get(item.service, 480.0), idx, cid))
 
     # Whatever no open counter serves: counted in issue order, with no time to promise.
     for q in queues.values():
@@ -157,21 +180,84 @@ def simulate(
     return Estimates(result, probes, eligible)
 
 
+def _newest_first(tickets: Mapping[str, Ticket]) -> Iterable[Ticket]:
+    """The day's tickets from the newest issued: the engine keeps them in the order of issue."""
+    values = tickets.values()
+    return reversed(values) if isinstance(values, Reversible) else sorted(values, key=lambda t: t.order, reverse=True)
+
+
+def _priority_stretch(
+    office: Office,
+    tickets: Iterable[Ticket],  # newest first
+    stats: Mapping[str, ServiceStat],
+    now: datetime,
+    eligible: Mapping[tuple[str, str], list[str]],
+) -> dict[tuple[str, str], float]:
+    """How much tickets of higher lanes, still to come, stretch each (service, lane)'s wait.
+
+    The play assumes no arrivals, but a priority ticket taken later is called before a normal one
+    that waits now. If the higher lanes keep arriving as they did over the last RECENT_S, they take
+    a share rho of the counters that could serve this line, and the wait becomes wait / (1 - rho).
+    Their load is spread over every open counter that serves them, so a priority counter of its
+    own takes its part. Lean high: rho is capped at MAX_RHO, not dropped.
+    """
+    since = now - timedelta(seconds=RECENT_S)
+    recent: dict[tuple[str, str], int] = {}
+    for t in tickets:
+        if t.issued_at <= since:
+            break
+        if t.issued_at <= now and not t.walk_in:
+            recent[(t.service, t.lane)] = recent.get((t.service, t.lane), 0) + 1
+    weights = {lane.id: lane.weight for lane in office.lanes}
+    # The share of one counter's time that the higher lanes' arrivals of each line need.
+    load = {k: n * mean_seconds(office, stats, k[0]) / RECENT_S for k, n in recent.items() if weights.get(k[1], 0)}
+    out: dict[tuple[str, str], float] = {}
+    for key, mine in eligible.items():
+        rho = 0.0
+        if mine and load:
+            own = set(mine)
+            for other, need in load.items():
+                theirs = eligible.get(other) or []
+                if weights[other[1]] > weights.get(key[1], 0) and theirs:
+                    shared = sum(1 for c in theirs if c in own)
+                    rho += need * shared / len(theirs) / len(mine)
+        out[key] = 1 / (1 - min(rho, MAX_RHO))
+    return out
+
+
 def _at(now: datetime, offset_s: float) -> datetime:
     return now + timedelta(seconds=offset_s)
+
+
+def play_work(waiting: int, probes: int, open_counters: int) -> int:
+    """The size of one full play, in units of "one ticket seen by one counter".
+
+    Each call in the play looks at the heads of the lines its counter serves and counts the calls of
+    every counter that could have served it, so a play grows with the tickets (and probes) times the
+    open counters. This is what decides how often the play runs: never the clock, so the same queue
+    gets the same estimates on a fast laptop and on a slow Raspberry Pi (issue #8).
+    """
+    return (waiting + probes) * max(1, open_counters)
 
 
 class EstimateCache:
     """The simulation, run again only when its answer may have changed.
 
     After any call, finish or counter change it runs again at once. While tickets are only being
-    issued (a morning rush, or a benchmark) and the last run was costly (a long queue), new tickets
-    are placed after it by the queue-length rule for a while, and then the full play runs again:
-    after a second or 50 new tickets, or longer for a very long queue, so that the play never
-    takes more than about 5 % of the hub's time. Short queues are always played in full.
+    issued (a morning rush, or a benchmark) and the last play was large (COSTLY_WORK units of
+    `play_work`: a long queue over many counters), new tickets are placed after it by the
+    queue-length rule for a while, and then the full play runs again: after a second or 50 new
+    tickets, or longer for a very long queue, so that the play never takes more than about 5 % of
+    the hub's time on the reference machine. Small plays are always run in full. Every one of
+    these decisions depends on the queue and on `now` only, never on how long the play took.
     """
 
-    COSTLY_S = 0.002
+    # About 2 ms on the machine of docs/benchmarks.md (≈ 5 µs a unit there): e.g. 25 waiting
+    # tickets and the demo office's 18 probes over 10 open counters.
+    COSTLY_WORK = 400
+    # The assumed time of one unit, for the play budget below (the machine of docs/benchmarks.md;
+    # a Raspberry Pi 4 is about three times slower, which the 5 % share leaves room for).
+    UNIT_S = 5e-6
     MAX_AGE_S = 1.0
     MAX_NEW = 50
     # At most this share of the time between full plays goes into the play itself.
@@ -181,7 +267,7 @@ class EstimateCache:
     def __init__(self) -> None:
         self.base: Estimates | None = None
         self.at: datetime | None = None
-        self.cost_s = 0.0
+        self.work = 0
         self.dirty = True
         self.new: list[Ticket] = []
         self._ext: Estimates | None = None
@@ -207,13 +293,14 @@ class EstimateCache:
             age = (now - self.at).total_seconds()
             if not self.new and 0 <= age < self.STALE_S:
                 return self.base
-            max_age = max(self.MAX_AGE_S, self.cost_s / self.PLAY_SHARE)
+            max_age = max(self.MAX_AGE_S, self.work * self.UNIT_S / self.PLAY_SHARE)
             max_new = max(self.MAX_NEW, len(self.base.tickets) // 4)
-            if self.new and self.cost_s >= self.COSTLY_S and 0 <= age < max_age and len(self.new) <= max_new:
+            if self.new and self.work >= self.COSTLY_WORK and 0 <= age < max_age and len(self.new) <= max_new:
                 return self._extended(office, stats)
-        started = time.perf_counter()
-        self.base = simulate(office, waiting(), counters, tickets, stats, now)
-        self.cost_s = time.perf_counter() - started
+        queue = [t for t in waiting() if t.status == Status.WAITING]
+        self.base = simulate(office, queue, counters, tickets, stats, now)
+        open_counters = sum(1 for c in office.counters if counters.get(c.id) and counters[c.id].open)
+        self.work = play_work(len(queue), len(self.base.probes), open_counters)
         self.at, self.dirty, self.new = now, False, []
         self._ext, self._ext_n = None, 0
         return self.base

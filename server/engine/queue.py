@@ -28,8 +28,10 @@ from .model import (
 from .office import Office
 from .policy import Candidate, choose, next_streak
 
-# Weight of the newest visit in a service's handling-time mean.
-EWMA_ALPHA = 0.2
+# Weight of the newest visit in a service's handling-time mean: about the last 20 visits count.
+# 0.2 (the last 5-10) let one long visit swing every estimate; `jiaohao simulate` measured 0.1
+# as keeping more printed ranges (docs/simulate.md).
+EWMA_ALPHA = 0.1
 # A visit shorter or longer than this still counts, as this long: a slip of the finger or a
 # ticket left open over lunch must not swing the estimate for everyone.
 MIN_VISIT_S, MAX_VISIT_S = 30.0, 2 * 3600.0
