@@ -60,17 +60,15 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
+    from server.wire.speech import default_clip_dir
+
     from . import fonts
-    from .announcer import Announcer, default_clip_dir
+    from .announcer import Announcer
     from .client import HubLink
     from .render import Painter, render
     from .state import Announce, Resync, initial, reduce
 
-    try:
-        painter = Painter(fonts.load())
-    except fonts.FontMissing as e:
-        print(f"jiaohao display: {e}", file=sys.stderr)
-        return 1
+    painter = Painter(fonts.load())  # FontMissing: one line and exit 1, from `jiaohao`'s main
     try:
         pygame.display.init()
         if fullscreen:

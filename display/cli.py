@@ -1,23 +1,20 @@
 """`jiaohao display`: the TV board. Building the parser imports nothing heavy (no pygame, no Flask).
 
-Every mistake the person can fix is one line and exit code 1 (CONTRACT.md); an unreachable hub is
-not a mistake: the board says so on screen and keeps trying.
+Every mistake the person can fix raises a FixableError (server/wire/errors.py), which `jiaohao`
+prints as one line with exit code 1 (CONTRACT.md); an unreachable hub is not a mistake: the board
+says so on screen and keeps trying.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from server.wire.errors import UsageError
+
 TOKEN_ENV = "JIAOHAO_DISPLAY_TOKEN"  # keeps the token out of `ps` on a shared machine
-
-
-def _fail(message: str) -> int:
-    print(f"jiaohao display: {message}", file=sys.stderr)
-    return 1
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -70,11 +67,11 @@ def server_and_token(args: argparse.Namespace, token_env: str, what: str) -> tup
     """--server and --token (or its environment variable), checked the same way for every client."""
     server = (args.server or "").rstrip("/")
     if not server.startswith(("http://", "https://")):
-        raise ValueError("--server URL is required and must start with http:// or https:// "
+        raise UsageError("--server URL is required and must start with http:// or https:// "
                          "(e.g. http://192.168.1.10:8600)")
     token = args.token or os.environ.get(token_env, "")
     if not token:
-        raise ValueError(f"--token T ({what}) is required, or set {token_env}")
+        raise UsageError(f"--token T ({what}) is required, or set {token_env}")
     return server, token
 
 
@@ -83,21 +80,21 @@ def _options(args: argparse.Namespace) -> Any:
 
     server, token = server_and_token(args, TOKEN_ENV, "this board's token from the office file")
     if args.after < 0:
-        raise ValueError("--after N must be 0 or more")
+        raise UsageError("--after N must be 0 or more")
     if (args.after or args.timeout) and not args.snapshot:
-        raise ValueError("--after and --timeout go with --snapshot FILE.png")
+        raise UsageError("--after and --timeout go with --snapshot FILE.png")
     if args.snapshot and not args.snapshot.parent.is_dir():
-        raise ValueError(f"--snapshot {args.snapshot}: the directory {args.snapshot.parent} does not exist")
+        raise UsageError(f"--snapshot {args.snapshot}: the directory {args.snapshot.parent} does not exist")
     if not 0 <= args.volume <= 100:
-        raise ValueError("--volume must be between 0 and 100")
+        raise UsageError("--volume must be between 0 and 100")
     langs = tuple(x.strip() for x in args.languages.split(",") if x.strip())
     if langs == ("none",):
         langs = ()
     bad = [x for x in langs if x not in ("zh", "en")]
     if bad or len(set(langs)) != len(langs):
-        raise ValueError(f"--languages {args.languages}: use zh and/or en, comma-separated, or none")
+        raise UsageError(f"--languages {args.languages}: use zh and/or en, comma-separated, or none")
     if args.clips and not args.clips.is_dir():
-        raise ValueError(f"--clips {args.clips}: no such directory (make one with scripts/make_clips.py --out DIR)")
+        raise UsageError(f"--clips {args.clips}: no such directory (make one with scripts/make_clips.py --out DIR)")
     return Options(
         server=server, token=token, headless=args.headless, snapshot=args.snapshot, after=args.after,
         timeout=args.timeout, size=args.size, fullscreen=args.fullscreen, rotate=args.rotate,
@@ -110,10 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    try:
-        opts = _options(args)
-    except ValueError as e:
-        return _fail(str(e))
+    opts = _options(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("socketio", "engineio", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from server.wire.errors import UsageError
+
 TOKEN_ENV = "JIAOHAO_SIGNS_TOKEN"  # keeps the token out of `ps` on a shared machine
 TICK_S = 0.25  # how often the signs are brought up to date when no event arrives (the 10 s rule, refresh)
 
@@ -56,14 +58,14 @@ def _options(args: argparse.Namespace) -> Options:
 
     server, token = server_and_token(args, TOKEN_ENV, "a display token from the office file")
     if not args.config:
-        raise ValueError("--config FILE (the signs file, see firmware_config/signs.example.toml) is required")
+        raise UsageError("--config FILE (the signs file, see firmware_config/signs.example.toml) is required")
     config = load_signs(args.config)  # SignsConfigError: one line naming the key
     port = args.port or config.port
     if not args.simulate and not port:
-        raise ValueError(f"{args.config}: port is required (e.g. port = \"/dev/ttyUSB0\"), "
+        raise UsageError(f"{args.config}: port is required (e.g. port = \"/dev/ttyUSB0\"), "
                          "or give --port DEVICE, or --simulate DIR")
     if args.simulate and args.port:
-        raise ValueError("--port and --simulate exclude each other")
+        raise UsageError("--port and --simulate exclude each other")
     return Options(server=server, token=token, config=config, simulate=args.simulate, port=port)
 
 
@@ -78,7 +80,7 @@ def _open_signs(opts: Options) -> tuple[list[tuple[str, Any]], Any, str]:
         try:
             opts.simulate.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise ValueError(f"--simulate {opts.simulate}: cannot make the directory ({e})") from None
+            raise UsageError(f"--simulate {opts.simulate}: cannot make the directory ({e})") from None
         # One picture per counter: two signs of one counter would only draw the same picture twice.
         signs = [(cid, SimulatedSign(opts.simulate / f"counter-{cid}.png", cfg.chars)) for cid in cfg.counter_ids]
         return signs, None, f"simulating {len(signs)} signs in {opts.simulate}/counter-ID.png"
@@ -101,7 +103,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     log = logging.getLogger("jiaohao.signs")
     try:
         signs, bus, where = _open_signs(opts)
-    except (SignError, ValueError) as e:
+    except SignError as e:  # the port could not be opened: said once, not retried
         return _fail(str(e))
     driver = SignDriver(signs, refresh_s=opts.config.refresh_s)
     ids = driver.counter_ids
@@ -162,10 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    try:
-        opts = _options(args)
-    except ValueError as e:  # SignsConfigError is a ValueError too
-        return _fail(str(e))
+    opts = _options(args)  # UsageError, SignsConfigError: one line and exit 1 from `jiaohao`'s main
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("socketio", "engineio", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -18,6 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from server.wire import shapes
+from server.wire.text import Text
+
 RECENT_CALLS = 10
 # A call missed during a gap or an outage is spoken when the snapshot reveals it, unless it is
 # older than this: a number called minutes ago and announced now would send people to the wrong place.
@@ -28,39 +31,24 @@ LOCAL_EVENTS = ("link_up", "link_down", "link_error")
 
 
 @dataclass(frozen=True)
-class Name:
-    zh: str
-    en: str
-
-    @staticmethod
-    def of(value: Any) -> Name:
-        if isinstance(value, dict):
-            zh = str(value.get("zh-TW") or value.get("zh") or value.get("en") or "")
-            return Name(zh, str(value.get("en") or zh))
-        if isinstance(value, str):
-            return Name(value, value)
-        return Name("", "")
-
-
-@dataclass(frozen=True)
 class Call:
     seq: int
     number: str
     ticket_id: str
     counter_id: str
-    counter_name: Name
+    counter_name: Text
     recall: bool = False
     priority: bool = False
     private: bool = False
-    service_name: Name | None = None  # None for private services: the board shows number and counter only
-    lane_name: Name | None = None  # set for priority lanes of services that are not private
+    service_name: Text | None = None  # None for private services: the board shows number and counter only
+    lane_name: Text | None = None  # set for priority lanes of services that are not private
     at: float | None = None  # epoch seconds, from the hub's ISO time
 
 
 @dataclass(frozen=True)
 class CounterView:
     id: str
-    name: Name
+    name: Text
     open: bool
     number: str | None  # None: nothing called there
     priority: bool = False
@@ -69,7 +57,7 @@ class CounterView:
 @dataclass(frozen=True)
 class ServiceView:
     id: str
-    name: Name
+    name: Text
     waiting: int
     estimated_wait_s: int | None
     open: bool
@@ -94,7 +82,7 @@ class BoardState:
     announced_seq: int | None = None  # highest call seq handed to the announcer
     resyncing: bool = False  # a gap or a lost link: the next snapshot is taken whatever its seq
     pending: tuple[tuple[str, dict[str, Any]], ...] = ()  # events held until that snapshot
-    office: Name = Name("", "")
+    office: Text = Text("", "")
     timezone: str = "Asia/Taipei"
     business_date: str | None = None
     counters: tuple[CounterView, ...] = ()
@@ -102,7 +90,7 @@ class BoardState:
     recent: tuple[Call, ...] = ()  # newest first, one entry per ticket
     hero: Call | None = None  # the number now called, shown large
     hero_at: float | None = None  # when it arrived here (it flashes for a while); None if from a snapshot
-    announcements: tuple[Name, ...] = ()
+    announcements: tuple[Text, ...] = ()
     connected: bool = False
     offline_since: float | None = None  # when the link went down (or the board started)
     link_error: str | None = None
@@ -119,7 +107,9 @@ def initial(now: float) -> BoardState:
     return BoardState(offline_since=now)
 
 
-# -- parsing the wire shapes (defensive: a malformed event must never take the board down) ---------
+# -- the wire shapes (server/wire/shapes.py) as the board holds them ------------------------------
+# Defensive: a malformed event must never take the board down. WireError (a ValueError) and the
+# errors below make the reducer read the whole picture again.
 
 
 def _epoch(iso: Any) -> float | None:
@@ -131,47 +121,49 @@ def _epoch(iso: Any) -> float | None:
         return None
 
 
-def parse_call(data: dict[str, Any]) -> Call:
-    t = data["ticket"]
-    c = data["counter"]
-    private = bool(t.get("private"))
-    priority = bool(t.get("priority"))
+def call_view(c: shapes.Call) -> Call:
+    t = c.ticket
     return Call(
-        seq=int(data.get("seq") or 0),
-        number=str(t.get("number") or ""),
-        ticket_id=str(t.get("id") or ""),
-        counter_id=str(c["id"]),
-        counter_name=Name.of(c.get("name")),
-        recall=bool(data.get("recall")),
-        priority=priority,
-        private=private,
-        service_name=None if private else (Name.of(t["service_name"]) if t.get("service_name") else None),
-        lane_name=Name.of(t["lane_name"]) if (priority and not private and t.get("lane_name")) else None,
-        at=_epoch(data.get("at")),
+        seq=c.seq,
+        number=t.number,
+        ticket_id=t.id,
+        counter_id=c.counter.id,
+        counter_name=c.counter.name,
+        recall=c.recall,
+        priority=t.priority,
+        private=t.private,
+        service_name=None if t.private else t.service_name,
+        lane_name=t.lane_name if (t.priority and not t.private) else None,
+        at=_epoch(c.at),
     )
 
 
-def parse_counter(c: dict[str, Any]) -> CounterView:
-    t = c.get("ticket")
-    number = str(t.get("number") or "") if isinstance(t, dict) else None
+def counter_view(c: shapes.Counter) -> CounterView:
+    t = c.ticket
     return CounterView(
-        id=str(c["id"]),
-        name=Name.of(c.get("name")),
-        open=bool(c.get("open", True)),
-        number=number or None,  # a walk-in has no number to show
-        priority=bool(isinstance(t, dict) and t.get("priority")),
+        id=c.id,
+        name=c.name,
+        open=c.open,
+        number=(t.number or None) if t else None,  # a walk-in has no number to show
+        priority=bool(t and t.priority),
     )
 
 
-def parse_service(s: dict[str, Any]) -> ServiceView:
-    wait = s.get("estimated_wait_s")
-    return ServiceView(
-        id=str(s["id"]),
-        name=Name.of(s.get("name")),
-        waiting=int(s.get("waiting") or 0),
-        estimated_wait_s=int(wait) if isinstance(wait, int | float) else None,
-        open=bool(s.get("open", True)),
-    )
+def service_view(s: shapes.Service) -> ServiceView:
+    wait = s.estimated_wait_s
+    return ServiceView(s.id, s.name, s.waiting, int(wait) if wait is not None else None, s.open)
+
+
+def parse_call(data: dict[str, Any]) -> Call:
+    return call_view(shapes.Call.from_json(data))
+
+
+def parse_counter(data: dict[str, Any]) -> CounterView:
+    return counter_view(shapes.Counter.from_json(data))
+
+
+def parse_service(data: dict[str, Any]) -> ServiceView:
+    return service_view(shapes.Service.from_json(data))
 
 
 def _dedupe(calls: list[Call] | tuple[Call, ...]) -> tuple[Call, ...]:
@@ -217,10 +209,11 @@ def reduce(
 
 
 def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tuple[BoardState, list[Effect]]:
-    seq = int(data["seq"])
+    snap = shapes.State.from_json(data)
+    seq = snap.seq
     if state.seq is not None and not state.resyncing and seq < state.seq:
         return state, []  # a slow GET answered after newer events arrived: keep the newer picture
-    recent_all = [parse_call(c) for c in data.get("recent_calls") or []]
+    recent_all = [call_view(c) for c in snap.recent_calls]
     effects: list[Effect] = []
     announced = state.announced_seq
     hub_reset = state.seq is not None and seq < state.seq  # a fresh database: its seq starts again
@@ -239,23 +232,22 @@ def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tup
         hero_at = state.hero_at  # the same call, seen again: keep flashing where it was
     else:
         hero_at = None
-    office = data.get("office") or {}
+    office = snap.office
     new = replace(
         state,
         seq=seq,
         announced_seq=announced,
         resyncing=False,
         pending=(),
-        office=Name.of(office.get("name")) if office.get("name") else state.office,
-        timezone=str(office.get("timezone") or state.timezone),
-        business_date=data.get("business_date") or state.business_date,
-        counters=tuple(parse_counter(c) for c in data.get("counters") or []),
-        services=tuple(parse_service(s) for s in data.get("services") or []),
+        office=office.name if office and not office.name.blank else state.office,
+        timezone=(office.timezone if office else None) or state.timezone,
+        business_date=snap.business_date or state.business_date,
+        counters=tuple(counter_view(c) for c in snap.counters),
+        services=tuple(service_view(s) for s in snap.services),
         recent=_dedupe(recent_all),
         hero=hero,
         hero_at=hero_at,
-        announcements=tuple(Name.of(a.get("text", a) if isinstance(a, dict) else a)
-                            for a in data.get("announcements") or []),
+        announcements=snap.announcements,
     )
     # Events that came during the resync and are newer than this picture go on top, in seq order.
     for name, ev in sorted(state.pending, key=lambda p: int(p[1]["seq"])):

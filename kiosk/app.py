@@ -60,7 +60,8 @@ class KioskApp:
         """Open the fonts before the first citizen presses: the first ticket took 200-300 ms more."""
         from datetime import datetime
 
-        from .config import Text
+        from server.wire.text import Text
+
         from .ticket_image import sample_content
 
         try:

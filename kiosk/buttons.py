@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from server.wire.errors import FixableError
+
 from .config import KioskConfig
 from .controller import Lamp
 
@@ -19,7 +21,7 @@ log = logging.getLogger("jiaohao.kiosk.buttons")
 BLINK_S = 0.3
 
 
-class PinsError(RuntimeError):
+class PinsError(FixableError, RuntimeError):
     """No GPIO to be had: one line for the person."""
 
 

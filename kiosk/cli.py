@@ -2,7 +2,8 @@
 
 Imports are lazy: building the parser imports nothing heavy, `preview` never touches GPIO or the
 network, and nothing here imports Flask, nor pygame unless the screen is asked for (--screen or
---screen-snapshot). Every mistake is one line and exit code 1.
+--screen-snapshot). Every mistake the person can fix raises a FixableError (server/wire/errors.py),
+which `jiaohao` prints as one line with exit code 1.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from server.wire.errors import UsageError
 
 TOKEN_ENV = "JIAOHAO_KIOSK_TOKEN"  # keeps the token out of `ps` on a shared machine
 
@@ -39,7 +43,13 @@ def _size(value: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+# The hub's reading of an office file, as the kiosk would get it from the hub: (office file or None
+# for the demo office, service id, lane id, number or None) -> (OfficeInfo, a sample Ticket).
+# server/cli.py passes it in, so that the kiosk never imports the hub's office reader.
+OfficeSample = Callable[[str | None, str, str, str | None], tuple[Any, Any]]
+
+
+def add_parser(subparsers: Any, office_sample: OfficeSample) -> argparse.ArgumentParser:
     k = subparsers.add_parser(
         "kiosk", help="the ticket kiosk: GPIO buttons, lamps, ESC/POS printer",
         description="The ticket kiosk. Without an action it runs until stopped: buttons issue and print "
@@ -75,7 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     v.add_argument("--button", metavar="ID", help="which button's service and lane (default: the first)")
     v.add_argument("--paper", type=int, choices=(58, 80), help="paper width in mm (default: the kiosk file's, or 80)")
     v.add_argument("--number", metavar="N", help="the ticket number shown (default: the service prefix + 023)")
-    v.set_defaults(func=_preview)
+    v.set_defaults(func=_preview, office_sample=office_sample)
     return k
 
 
@@ -87,27 +97,23 @@ class _Setup:
         from .printer import open_printer
 
         if not args.config:
-            raise _Usage("--config FILE (the kiosk file) is required")
+            raise UsageError("--config FILE (the kiosk file) is required")
         self.config = load_kiosk(args.config)
         self.server = (args.server or "").rstrip("/")
         if not self.server.startswith(("http://", "https://")):
-            raise _Usage("--server URL is required and must start with http:// or https:// "
+            raise UsageError("--server URL is required and must start with http:// or https:// "
                          "(e.g. http://192.168.1.10:8600)")
         self.token = args.token or os.environ.get(TOKEN_ENV, "")
         if not self.token:
-            raise _Usage(f"--token T (this kiosk's token from the office file) is required, or set {TOKEN_ENV}")
+            raise UsageError(f"--token T (this kiosk's token from the office file) is required, or set {TOKEN_ENV}")
         spec = args.printer or self.config.printer
         if not spec:
-            raise _Usage("--printer SPEC is required (or printer = \"...\" in the kiosk file's [kiosk] table)")
+            raise UsageError("--printer SPEC is required (or printer = \"...\" in the kiosk file's [kiosk] table)")
         self.printer = open_printer(spec)
         from .hub_client import HubClient
 
         self.hub = HubClient(self.server, self.token)
         _warn_loopback_qr(self.config.public_url or self.server)
-
-
-class _Usage(Exception):
-    pass
 
 
 def _warn_loopback_qr(base: str) -> None:
@@ -119,29 +125,8 @@ def _warn_loopback_qr(base: str) -> None:
               "set public_url in the kiosk file ([kiosk] public_url)", file=sys.stderr)
 
 
-def _guard(fn: Any) -> Any:
-    """Mistakes the person can fix become one line and exit 1, as for every jiaohao command."""
-
-    def run(args: argparse.Namespace) -> int:
-        from display.fonts import FontMissing as ScreenFontMissing
-
-        from .buttons import PinsError
-        from .config import KioskConfigError
-        from .printer import PrinterSpecError
-        from .ticket_image import FontMissing
-
-        try:
-            return int(fn(args))
-        except (_Usage, KioskConfigError, PrinterSpecError, PinsError, FontMissing, ScreenFontMissing) as e:
-            return _say_fail(str(e))
-
-    run.__name__ = fn.__name__
-    return run
-
-
 # -- the three actions --------------------------------------------------------------------------
 
-@_guard
 def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
@@ -153,11 +138,11 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = _Setup(args)
     if args.keys and args.pins != "mock":
-        raise _Usage("--keys presses mock pins only: add --pins mock")
+        raise UsageError("--keys presses mock pins only: add --pins mock")
     if (args.fullscreen or args.screen_size) and not (args.screen or args.screen_snapshot):
-        raise _Usage("--fullscreen and --screen-size are for the screen: add --screen")
+        raise UsageError("--fullscreen and --screen-size are for the screen: add --screen")
     if args.screen_snapshot and not Path(args.screen_snapshot).resolve().parent.is_dir():
-        raise _Usage(f"--screen-snapshot {args.screen_snapshot}: its folder does not exist")
+        raise UsageError(f"--screen-snapshot {args.screen_snapshot}: its folder does not exist")
     factory = pin_factory(args.pins)
 
     app = KioskApp(s.config, s.hub, s.printer, factory, server_url=s.server, out=sys.stdout,
@@ -184,7 +169,6 @@ def _run(args: argparse.Namespace) -> int:
         app.close()
 
 
-@_guard
 def _press(args: argparse.Namespace) -> int:
     from .controller import Controller
 
@@ -208,17 +192,14 @@ def _press(args: argparse.Namespace) -> int:
     return _say_fail(f"no ticket ({result.outcome}): {result.message.en} / {result.message.zh}{extra}")
 
 
-@_guard
 def _preview(args: argparse.Namespace) -> int:
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    from server.config import load_office
-
-    from .config import Text, load_kiosk
+    from .config import PAPER_WIDTHS, load_kiosk
     from .ticket_image import render_ticket, sample_content
 
     config = load_kiosk(args.config) if getattr(args, "config", None) else None
-    office = load_office(args.office)
     if config and args.button:
         button = config.button(args.button)
         service_id, lane_id = button.service, button.lane
@@ -227,28 +208,23 @@ def _preview(args: argparse.Namespace) -> int:
     else:
         service_id, lane_id = "general", "normal"
         if args.button:
-            raise _Usage("--button needs --config (the kiosk file that names the buttons)")
-    service = office.service(service_id) or office.services[0]
-    lane = office.lane(lane_id)
-    shown = service.shown_name()  # the neutral name for private services, as the hub sends it
+            raise UsageError("--button needs --config (the kiosk file that names the buttons)")
+    office, ticket = args.office_sample(args.office, service_id, lane_id, args.number)
     paper = args.paper or (config.paper_mm if config else 80)
-    from .config import PAPER_WIDTHS
-
     base = (config.public_url if config else "") or office.public_url or "http://127.0.0.1:8600"
-    footer_src = (config.footer if config else None) or office.ticket_footer
     content = sample_content(
-        office=Text(office.name.zh, office.name.en),
-        service=Text(shown.zh, shown.en),
-        number=args.number or service.number(min(service.last, max(service.first, 23))),
-        lane=Text(lane.name.zh, lane.name.en) if lane and lane.weight > 0 else None,
+        office=office.name,
+        service=ticket.service_name,  # the neutral name for private services, as the hub sends it
+        number=ticket.number,
+        lane=ticket.lane_name if ticket.priority else None,
         status_url=f"{base}/s/PREVIEW",
-        footer=Text(footer_src.zh, footer_src.en) if footer_src else None,
-        issued_at=datetime.now(office.tz),
+        footer=(config.footer if config else None) or office.ticket_footer,
+        issued_at=datetime.now(ZoneInfo(office.timezone or "Asia/Taipei")),
     )
     image = render_ticket(content, PAPER_WIDTHS[paper])
     try:
         image.save(args.out, format="PNG")
     except (OSError, ValueError) as e:
-        raise _Usage(f"cannot write {args.out}: {e}") from None
+        raise UsageError(f"cannot write {args.out}: {e}") from None
     print(f"wrote {args.out}: {image.width}x{image.height} px, {paper} mm paper")
     return 0

@@ -1,8 +1,8 @@
 """The kiosk file (TOML, CONTRACT.md) into frozen dataclasses, once, at start.
 
 Every mistake is refused with one line that names the key path (`buttons[1].pin: ...`), like the
-office file. KioskConfigError subclasses the hub's ConfigError so that `jiaohao` prints it as one
-line and exits 1 without knowing about kiosks.
+office file. KioskConfigError is a ConfigError (server/wire/errors.py), so `jiaohao` prints it as
+one line and exits 1 without knowing about kiosks.
 """
 
 from __future__ import annotations
@@ -12,24 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from server.config import ConfigError
+from server.wire.errors import ConfigError
+from server.wire.text import Text
+from server.wire.tomlfile import Reader, read_toml
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 # BCM numbers of the 40-pin header's GPIOs; 0 and 1 are the HAT EEPROM's I2C, so refused.
 _BCM_PINS = range(2, 28)
 PAPER_WIDTHS = {58: 384, 80: 576}  # paper mm -> printable dots at 203 dpi
 
+# Every key the kiosk file may have, per table; the reader refuses any other, and tests/test_docs.py
+# checks that docs/configuration.md describes each one.
+KIOSK_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("kiosk", "buttons"),
+    "kiosk": ("fault_lamp", "paper_mm", "cooldown_s", "public_url", "footer", "printer"),
+    "buttons": ("id", "service", "lane", "pin", "lamp"),
+}
+
 
 class KioskConfigError(ConfigError):
     """A mistake in a kiosk file; str() is the one line shown to the person."""
-
-
-@dataclass(frozen=True)
-class Text:
-    """Words shown to people, in zh-TW and English."""
-
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)
@@ -66,69 +67,32 @@ class KioskConfig:
         raise KioskConfigError(f"no button '{button_id}' in the kiosk file (known: {known})")
 
 
-class _Reader:
-    def __init__(self, data: dict[str, Any], path: str) -> None:
-        self.data, self.path = data, path
-
-    def fail(self, key: str, message: str) -> KioskConfigError:
-        return KioskConfigError(f"{self.path}.{key}: {message}" if self.path else f"{key}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data:
-            if default is ...:
-                raise self.fail(key, "is required")
-            return default
-        value = self.data[key]
-        # TOML true is a bool, and bool is an int in Python: refuse it where a number is meant.
-        if (isinstance(value, bool) and bool not in _kinds(kind)) or not isinstance(value, kind):
-            raise self.fail(key, f"must be {_names(kind)} (got {value!r})")
-        return value
-
-    def unknown(self, known: set[str]) -> None:
-        extra = sorted(set(self.data) - known)
-        if extra:
-            raise self.fail(extra[0], f"is not a known key (known: {', '.join(sorted(known))})")
-
-    def ident(self, key: str) -> str:
-        value = self.get(key, str)
-        if not _ID.match(value):
-            raise self.fail(key, f"must be letters, digits, '-', '_' or '.', at most 40 (got {value!r})")
-        return value
-
-    def pin(self, key: str, required: bool) -> int | None:
-        value = self.get(key, int, ... if required else None)
-        if value is not None and value not in _BCM_PINS:
-            raise self.fail(key, f"must be a BCM GPIO number from 2 to 27 (got {value})")
-        return value
-
-    def text(self, key: str) -> Text | None:
-        value = self.get(key, (dict, str), None)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = {"zh-TW": value, "en": value}
-        zh, en = value.get("zh-TW"), value.get("en")
-        if not isinstance(zh, str) or not zh.strip() or not isinstance(en, str) or not en.strip():
-            raise self.fail(key, 'needs non-empty texts: { zh-TW = "…", en = "…" }')
-        return Text(zh.strip(), en.strip())
+def _pin(r: Reader, key: str, required: bool) -> int | None:
+    value = r.get(key, int, ... if required else None)
+    if value is not None and value not in _BCM_PINS:
+        raise r.fail(key, f"must be a BCM GPIO number from 2 to 27 (got {value})")
+    return value
 
 
-def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _names(kind: type | tuple[type, ...]) -> str:
-    words = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
-             list: "a list", dict: "a table"}
-    return " or ".join(words.get(k, k.__name__) for k in _kinds(kind))
+def _footer(r: Reader, key: str) -> Text | None:
+    # Printed on paper: both languages are required, and surrounding spaces would shift the line.
+    value = r.get(key, (dict, str), None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"zh-TW": value, "en": value}
+    zh, en = value.get("zh-TW"), value.get("en")
+    if not isinstance(zh, str) or not zh.strip() or not isinstance(en, str) or not en.strip():
+        raise r.fail(key, 'needs non-empty texts: { zh-TW = "…", en = "…" }')
+    return Text(zh.strip(), en.strip())
 
 
 def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
-    top = _Reader(data, "")
-    top.unknown({"kiosk", "buttons"})
-    k = _Reader(top.get("kiosk", dict, {}), "kiosk")
-    k.unknown({"fault_lamp", "paper_mm", "cooldown_s", "public_url", "footer", "printer"})
-    fault_lamp = k.pin("fault_lamp", required=False)
+    top = Reader(data, "", KioskConfigError)
+    top.unknown(KIOSK_KEYS[""])
+    k = top.table("kiosk")
+    k.unknown(KIOSK_KEYS["kiosk"])
+    fault_lamp = _pin(k, "fault_lamp", required=False)
     paper = k.get("paper_mm", int, 80)
     if paper not in PAPER_WIDTHS:
         raise k.fail("paper_mm", f"must be 58 or 80 (got {paper})")
@@ -147,26 +111,23 @@ def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
         except PrinterSpecError as e:
             raise k.fail("printer", str(e)) from None
 
-    raw_buttons = top.get("buttons", list, [])
+    raw_buttons = top.items("buttons")
     if not raw_buttons:
         raise top.fail("buttons", "must list at least one button ([[buttons]])")
     buttons: list[Button] = []
     used: dict[int, str] = {}
     if fault_lamp is not None:
         used[fault_lamp] = "kiosk.fault_lamp"
-    for i, item in enumerate(raw_buttons):
-        path = f"buttons[{i}]"
-        if not isinstance(item, dict):
-            raise top.fail(path, "must be a table")
-        r = _Reader(item, path)
-        r.unknown({"id", "service", "lane", "pin", "lamp"})
+    for r in raw_buttons:
+        path = r.path
+        r.unknown(KIOSK_KEYS["buttons"])
         bid = r.ident("id")
         if any(b.id == bid for b in buttons):
             raise r.fail("id", f"'{bid}' is used twice")
         service = r.ident("service")
-        lane = r.ident("lane") if "lane" in item else "normal"
-        pin = r.pin("pin", required=True)
-        lamp = r.pin("lamp", required=False)
+        lane = r.ident("lane") if "lane" in r.data else "normal"
+        pin = _pin(r, "pin", required=True)
+        lamp = _pin(r, "lamp", required=False)
         assert pin is not None
         for key, gpio in (("pin", pin), ("lamp", lamp)):
             if gpio is None:
@@ -181,14 +142,12 @@ def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
         paper_mm=paper,
         cooldown_s=cooldown,
         public_url=public_url,
-        footer=k.text("footer"),
+        footer=_footer(k, "footer"),
         printer=printer,
     )
 
 
 def load_kiosk(path: str | Path) -> KioskConfig:
-    from server.config import read_toml
-
     data = read_toml(path, "kiosk file", KioskConfigError)
     try:
         return parse_kiosk(data)

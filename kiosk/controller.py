@@ -19,7 +19,9 @@ from typing import Any
 
 from PIL import Image
 
-from .config import Button, KioskConfig, Text
+from server.wire.text import Text
+
+from .config import Button, KioskConfig
 from .hub_client import HubClient, HubError, HubRefused, HubUnreachable
 from .printer import Printer, PrintError, PrinterStatus
 from .ticket_image import TicketContent, content_from_ticket, render_ticket
@@ -272,7 +274,7 @@ class Controller:
                 with self._state:
                     self.office = Text(name["zh-TW"], name["en"])
                     self.hub_public_url = str(office.get("public_url") or "").rstrip("/")
-                    self.hub_footer = Text(footer["zh-TW"], footer["en"]) if isinstance(footer, dict) else None
+                    self.hub_footer = Text.maybe(footer)
                 services = state["services"]
             else:
                 services = self.hub.services()

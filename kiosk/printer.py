@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from server.wire.errors import FixableError
+
 log = logging.getLogger("jiaohao.kiosk.printer")
 
 PROFILE = "TM-T20II"  # any profile with a media width and a cut; the ticket is an image anyway
@@ -40,7 +42,7 @@ class PrintError(Exception):
     """The ticket did not come out (or not completely)."""
 
 
-class PrinterSpecError(ValueError):
+class PrinterSpecError(FixableError, ValueError):
     """A printer SPEC that cannot be used; str() is one line for the person."""
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from display.layout import Box
+from server.wire.text import Text
 
-from .config import Text
 from .controller import Lamp, Message
 from .screen_layout import DEFAULT_SIZE, RowBoxes, ScreenLayout, box_at, screen_layout, two_lines
 from .screen_model import NO_DATA, ButtonView, IssuedView, ScreenModel, build_model

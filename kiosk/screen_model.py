@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Text
+from server.wire.text import Text
+
 from .controller import Controller, Lamp, Message
 
 # The hub does not send lane names to kiosks (GET /services has none); a ticket does, once issued.

@@ -2,32 +2,25 @@
 
 Printing text through python-escpos would send GB18030 (its magic encoder) which a Taiwan-market
 printer prints as garbage; an image prints the same everywhere. The font is Noto Sans CJK with the
-Traditional Chinese face (index 3 of the .ttc): the default face 0 draws 請 號 櫃 戶 the Japanese way.
+Traditional Chinese face that server/wire/fonts.py finds: the default face 0 draws 請 號 櫃 戶 the Japanese way.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from .config import Text
+from server.wire import fonts
+from server.wire.text import Text
 
-TC_FACE = 3  # Noto Sans CJK .ttc faces: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK
-FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/noto-cjk", "/usr/share/fonts/google-noto-cjk")
 # Characters that must not begin a line (Chinese typesetting rule 避頭點).
 _NO_LINE_START = set("，。、．・；：？！）」』】〕,.;:?!)]」%")
-
-
-class FontMissing(RuntimeError):
-    """The CJK font is not installed: printing boxes instead of characters is not an option."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +38,7 @@ class TicketContent:
 
 
 def _text(value: Any, fallback: str) -> Text:
-    if isinstance(value, dict) and value.get("zh-TW") and value.get("en"):
-        return Text(str(value["zh-TW"]), str(value["en"]))
-    return Text(fallback, fallback)
+    return Text.maybe(value) or Text(fallback, fallback)
 
 
 def content_from_ticket(
@@ -75,20 +66,14 @@ def content_from_ticket(
     )
 
 
-def font_path(bold: bool) -> Path:
-    name = "NotoSansCJK-Bold.ttc" if bold else "NotoSansCJK-Regular.ttc"
-    env = os.environ.get("JIAOHAO_CJK_FONT_DIR")
-    for d in ([env] if env else []) + list(FONT_DIRS):
-        p = Path(d) / name
-        if p.is_file():
-            return p
-    raise FontMissing(f"{name} not found: install Noto Sans CJK (apt-get install fonts-noto-cjk) "
-                      "or set JIAOHAO_CJK_FONT_DIR")
-
-
 @lru_cache(maxsize=64)
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_path(bold)), size, index=TC_FACE)
+    """The TC face at `size` px; FontMissing (one line, exit 1) when Noto Sans CJK is not installed.
+
+    Printing boxes instead of characters is not an option.
+    """
+    spec = fonts.find("bold" if bold else "regular")
+    return ImageFont.truetype(spec.path, size, index=spec.index)
 
 
 def roc_date(d: datetime) -> str:

@@ -3,7 +3,7 @@
 
     python scripts/make_clips.py [--out DIR] [--force]
 
-Writes one WAV per name in display.announcer.CLIPS (22,050 Hz, mono, 16 bit) into DIR (default:
+Writes one WAV per name in server.wire.speech.CLIPS (22,050 Hz, mono, 16 bit) into DIR (default:
 $JIAOHAO_CLIPS or ~/.local/share/jiaohao/clips). Mandarin uses espeak-ng's `cmn-latn-pinyin` voice:
 the plain `cmn` voice of espeak-ng 1.51 reads the pinyin in English. The result is robotic; an office
 replaces it with studio recordings under the same names (docs/display.md). Existing files are kept
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from display.announcer import CLIPS, default_clip_dir  # noqa: E402
+from server.wire.speech import CLIPS, default_clip_dir  # noqa: E402
 
 VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 RATE = "22050"

@@ -2,7 +2,7 @@
 
 The page is the pygame board's twin (docs/display.md): fed by the same Socket.IO events, applied by
 `seq` the same way, and speaking calls with the same WAV clips. What to say stays in one place,
-`display.announcer.sequence()`: the page asks `/board/speech` for the clip list of each call and
+`server/wire/speech.py`: the page asks `/board/speech` for the clip list of each call and
 plays `/board/clips/<name>.wav` in that order. Both routes are open: a clip list and a recorded
 word say nothing about anybody, and an <audio> or Web Audio fetch on a TV cannot always send a header.
 """
@@ -15,11 +15,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
 
-from display.announcer import CLIPS, LANGUAGES, ZH_PHRASES, Token, clip_names, default_clip_dir
-from display.announcer import sequence as speech_sequence
-from display.state import Call, Name
-
 from .hub import Hub
+from .wire.speech import CLIPS, LANGUAGES, ZH_PHRASES, Token, announcement, clip_names, default_clip_dir
 
 board = Blueprint("board", __name__)
 
@@ -94,7 +91,7 @@ def _volume(raw: str | None) -> float:
 
 @board.get("/board/speech")
 def speech() -> Response:
-    """The clips that say one call, in order: `display.announcer.sequence()`, as JSON.
+    """The clips that say one call, in order: `server.wire.speech.announcement()`, as JSON.
 
     `tokens` interleaves clip names and pauses in seconds (numbers), exactly as the pygame board
     splices them; `clips` is the names alone.
@@ -113,8 +110,7 @@ def speech() -> Response:
     phrase = request.args.get("zh_phrase") or "qing"
     if phrase not in ZH_PHRASES:
         return _error(400, "invalid_field", f"zh_phrase must be one of {', '.join(ZH_PHRASES)}. 中文語句設定錯誤。")
-    call = Call(seq=0, number=number, ticket_id="", counter_id=counter, counter_name=Name(counter, counter))
-    tokens: list[Token] = speech_sequence(call, langs, phrase) if langs else []
+    tokens: list[Token] = announcement(number, counter, langs, phrase) if langs else []
     resp = jsonify({"tokens": tokens, "clips": clip_names(tokens)})
     resp.headers["Cache-Control"] = f"public, max-age={_CLIP_CACHE_S}"
     return resp

@@ -6,16 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
+
+from .wire.errors import FixableError, UsageError
 
 DEFAULT_PORT = 8600
 
 
-class UsageError(Exception):
-    """A mistake the person can fix: printed as one line, exit code 1."""
-
-
-def _fail(message: str) -> int:
-    print(f"jiaohao: {message}", file=sys.stderr)
+def _fail(message: str, command: str | None = None) -> int:
+    print(f"jiaohao {command}: {message}" if command else f"jiaohao: {message}", file=sys.stderr)
     return 1
 
 
@@ -45,7 +44,7 @@ def _user(args: argparse.Namespace) -> int:
     import getpass
 
     from .store import Store
-    from .users import UserError, add_user
+    from .users import add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -56,9 +55,7 @@ def _user(args: argparse.Namespace) -> int:
     # Not exclusive: adding a clerk must work while the hub runs on the same database.
     store = Store(args.db, exclusive=False)
     try:
-        user = add_user(store, args.name, args.role, password)
-    except UserError as e:
-        raise UsageError(str(e)) from None
+        user = add_user(store, args.name, args.role, password)  # UserError: a FixableError, one line
     finally:
         store.close()
     print(f"added {user.role} {user.name} to {args.db}")
@@ -66,12 +63,18 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import SimulationError, command
+    from .simulate import command
 
-    try:
-        return command(args)
-    except SimulationError as e:
-        raise UsageError(str(e)) from None
+    return command(args)  # SimulationError: a FixableError, one line and exit 1 from main
+
+
+def _kiosk_office_sample(path: str | None, service: str, lane: str, number: str | None) -> tuple[Any, Any]:
+    """The office file read by the hub's reader, in wire shapes, for `jiaohao kiosk preview`."""
+    from .config import load_office
+    from .protocol import office_info, sample_ticket
+
+    office = load_office(path)
+    return office_info(office), sample_ticket(office, service, lane, number)
 
 
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
@@ -133,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
 
     from kiosk.cli import add_parser as add_kiosk  # light: the kiosk's own imports wait until it runs
 
-    add_kiosk(sub)
+    add_kiosk(sub, office_sample=_kiosk_office_sample)
     from display.cli import add_parser as add_display  # light: pygame waits until the board runs
 
     add_display(sub)
@@ -154,12 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         p.print_help()
         return 1
-    from .config import ConfigError
-
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, UsageError) as e:
-        return _fail(str(e))
+    except FixableError as e:  # every mistake a person can fix, from any subcommand: one line, exit 1
+        return _fail(str(e), args.command)
     except KeyboardInterrupt:
         return 130
 

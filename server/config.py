@@ -13,29 +13,27 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .engine.office import POLICY_MODES, ROLES, Counter, Device, Lane, Office, Policy, Service, Text
+from .engine.office import POLICY_MODES, ROLES, Counter, Device, Lane, Office, Policy, Service
+from .wire.errors import ConfigError
+from .wire.text import Text
+from .wire.tomlfile import Reader, read_toml
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 DEMO_OFFICE = "demo_office.toml"
 
-
-class ConfigError(ValueError):
-    """A mistake in an office or kiosk file; str() is the one line shown to the person."""
-
-
-def read_toml(path: str | Path, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
-    """A TOML file as a dict, or `error` with one line: missing, unreadable, or not TOML."""
-    p = Path(path)
-    try:
-        raw = p.read_text("utf-8")
-    except FileNotFoundError:
-        raise error(f"{p}: no such {what}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise error(f"{p}: cannot read it ({e})") from None
-    try:
-        return tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as e:
-        raise error(f"{p}: not valid TOML ({e})") from None
+# Every key the office file may have, per table ("" is the top level; an array of tables by its
+# name). The reader refuses any other, and tests/test_docs.py checks that docs/configuration.md
+# describes each one.
+OFFICE_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation"),
+    "office": ("name", "timezone", "ticket_footer", "public_url", "demo"),
+    "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name"),
+    "lanes": ("id", "name", "weight"),
+    "policy": ("mode", "priority_run", "max_wait_minutes"),
+    "counters": ("id", "name", "services", "lanes", "open"),
+    "devices": ("id", "role", "token", "counter"),
+    "announcements": ("text",),
+    "simulation": ("hours", "arrivals", "no_show_pct"),  # parse_arrivals; arrivals.SERVICE.LANE are ids
+}
 
 
 def load_office(path: str | Path | None = None) -> Office:
@@ -51,74 +49,11 @@ def load_office(path: str | Path | None = None) -> Office:
         raise ConfigError(f"{source}: {e}") from None
 
 
-class _Reader:
-    def __init__(self, data: Any, path: str) -> None:
-        self.data, self.path = data, path
-
-    def fail(self, key: str | None, message: str) -> ConfigError:
-        where = f"{self.path}.{key}" if key and self.path else (key or self.path or "(top)")
-        return ConfigError(f"{where}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = True) -> Any:
-        if key not in self.data:
-            if default is not ...:
-                return default
-            raise self.fail(key, "is required")
-        value = self.data[key]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(key, f"must be {_article(names)} (got {value!r})")
-        return value
-
-    def ident(self, key: str) -> str:
-        value = self.get(key, str)
-        if not _ID.match(value):
-            raise self.fail(key, f"must be letters, digits, '-', '_' or '.', at most 40 (got {value!r})")
-        return value
-
-    def text(self, key: str, default: Any = ...) -> Text:
-        value = self.get(key, (dict, str), default)
-        if value is None or isinstance(value, Text):
-            return value
-        if isinstance(value, str):
-            return Text(value, value)
-        zh, en = value.get("zh-TW"), value.get("en")
-        if not isinstance(zh, str) or not zh.strip():
-            raise self.fail(key, "needs a non-empty zh-TW text")
-        if not isinstance(en, str) or not en.strip():
-            raise self.fail(key, "needs a non-empty en text")
-        return Text(zh, en)
-
-    def items(self, key: str) -> list[_Reader]:
-        value = self.get(key, list, [])
-        out = []
-        for i, item in enumerate(value):
-            path = f"{key}[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail(path, "must be a table")
-            out.append(_Reader(item, f"{self.path}.{path}" if self.path else path))
-        return out
-
-    def table(self, key: str) -> _Reader:
-        return _Reader(self.get(key, dict, {}), f"{self.path}.{key}" if self.path else key)
-
-    def unknown(self, known: set[str]) -> None:
-        extra = sorted(set(self.data) - known)
-        if extra:
-            raise self.fail(extra[0], f"is not a known key (known: {', '.join(sorted(known))})")
-
-
-def _article(name: str) -> str:
-    return {"int": "a whole number", "str": "a string", "bool": "true or false", "list": "a list",
-            "dict": "a table", "float": "a number"}.get(name, name)
-
-
 def parse_office(data: dict[str, Any]) -> Office:
-    top = _Reader(data, "")
-    top.unknown({"office", "services", "lanes", "policy", "counters", "devices", "announcements",
-                 "simulation"})  # [simulation]: read by load_arrivals below
+    top = Reader(data)
+    top.unknown(OFFICE_KEYS[""])  # [simulation]: read by load_arrivals below
     o = top.table("office")
-    o.unknown({"name", "timezone", "ticket_footer", "public_url", "demo"})
+    o.unknown(OFFICE_KEYS["office"])
     name = o.text("name")
     tz = o.get("timezone", str, "Asia/Taipei")
     try:
@@ -132,7 +67,7 @@ def parse_office(data: dict[str, Any]) -> Office:
 
     services: list[Service] = []
     for r in top.items("services"):
-        r.unknown({"id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name"})
+        r.unknown(OFFICE_KEYS["services"])
         sid = r.ident("id")
         prefix = r.get("prefix", str)
         if not re.fullmatch(r"[A-Z]{0,3}", prefix):
@@ -159,7 +94,7 @@ def parse_office(data: dict[str, Any]) -> Office:
 
     lanes = [Lane("normal", Text("一般", "General"), 0)]
     for r in top.items("lanes"):
-        r.unknown({"id", "name", "weight"})
+        r.unknown(OFFICE_KEYS["lanes"])
         lid = r.ident("id")
         weight = r.get("weight", int)
         if lid == "normal":
@@ -173,7 +108,7 @@ def parse_office(data: dict[str, Any]) -> Office:
     _unique(top, "lanes", [lane.id for lane in lanes[1:]])
 
     p = top.table("policy")
-    p.unknown({"mode", "priority_run", "max_wait_minutes"})
+    p.unknown(OFFICE_KEYS["policy"])
     mode = p.get("mode", str, "strict")
     if mode not in POLICY_MODES:
         raise p.fail("mode", f"must be one of {', '.join(POLICY_MODES)} (got {mode!r})")
@@ -189,7 +124,7 @@ def parse_office(data: dict[str, Any]) -> Office:
     lane_ids = [lane.id for lane in lanes]
     counters: list[Counter] = []
     for r in top.items("counters"):
-        r.unknown({"id", "name", "services", "lanes", "open"})
+        r.unknown(OFFICE_KEYS["counters"])
         cid = r.ident("id")
         serves = r.get("services", list)
         if not serves:
@@ -207,7 +142,7 @@ def parse_office(data: dict[str, Any]) -> Office:
     devices: list[Device] = []
     counter_ids = {c.id for c in counters}
     for r in top.items("devices"):
-        r.unknown({"id", "role", "token", "counter"})
+        r.unknown(OFFICE_KEYS["devices"])
         did = r.ident("id")
         role = r.get("role", str)
         if role not in ROLES:
@@ -229,7 +164,10 @@ def parse_office(data: dict[str, Any]) -> Office:
         if any(o.token == d.token for o in devices[:i]):
             raise top.fail(f"devices[{i}].token", "is the same as another device's token: every device needs its own")
 
-    announcements = tuple(r.text("text") for r in top.items("announcements"))
+    announcements = []
+    for r in top.items("announcements"):
+        r.unknown(OFFICE_KEYS["announcements"])
+        announcements.append(r.text("text"))
     return Office(
         name=name,
         timezone=tz,
@@ -238,14 +176,14 @@ def parse_office(data: dict[str, Any]) -> Office:
         policy=policy,
         counters=tuple(counters),
         devices=tuple(devices),
-        announcements=announcements,
+        announcements=tuple(announcements),
         ticket_footer=footer,
         public_url=public_url.rstrip("/"),
         demo=o.get("demo", bool, False),
     )
 
 
-def _unique(top: _Reader, key: str, ids: list[str]) -> None:
+def _unique(top: Reader, key: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for i, x in enumerate(ids):
         if x in seen:
@@ -281,8 +219,8 @@ def load_arrivals(path: str | Path | None, office: Office) -> Arrivals | None:
 def parse_arrivals(table: Any, office: Office) -> Arrivals:
     if not isinstance(table, dict):
         raise ConfigError("simulation: must be a table")
-    r = _Reader(table, "simulation")
-    r.unknown({"hours", "arrivals", "no_show_pct"})
+    r = Reader(table, "simulation")
+    r.unknown(OFFICE_KEYS["simulation"])
     hours = r.get("hours", list)
     if not hours or any(isinstance(h, bool) or not isinstance(h, int) for h in hours) \
             or hours != list(range(hours[0], hours[0] + len(hours))) or not 0 <= hours[0] <= hours[-1] <= 23:

@@ -61,15 +61,11 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     from .app import create_app
     from .config import load_office
     from .hub import Hub
-    from .store import Store, StoreLocked
+    from .store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     office = load_office(config)
-    try:
-        store = Store(db)
-    except StoreLocked as e:
-        print(f"jiaohao: {e}", file=sys.stderr)
-        return 1
+    store = Store(db)  # StoreLocked: a FixableError, one line and exit 1 from `jiaohao`'s main
     # Group commit: changes decided while the disk syncs the last commit share the next fsync, which
     # runs in gevent's thread pool so that the hub keeps answering meanwhile.
     hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply)

@@ -31,6 +31,7 @@ from .config import Arrivals
 from .engine.model import AT_COUNTER, Change, Status, Ticket
 from .engine.office import Office, Policy
 from .engine.queue import QueueEngine, QueueState
+from .wire.errors import UsageError
 
 # The built-in profile: each service gets this share of what the counters the office file opens
 # for it can serve over the day...
@@ -55,8 +56,8 @@ OVERTIME_S = 3 * 3600.0
 BATCH = 2000  # Changes per store transaction
 
 
-class SimulationError(ValueError):
-    """A value of `jiaohao simulate` that cannot be used: one line, exit 1."""
+class SimulationError(UsageError):
+    """A value of `jiaohao simulate` that cannot be used: one line, exit 1 (a FixableError)."""
 
 
 @dataclass(frozen=True)

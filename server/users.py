@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .store import Store
+from .wire.errors import FixableError
 
 ROLES = ("clerk", "supervisor", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
@@ -21,7 +22,7 @@ MIN_PASSWORD = 8
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
-class UserError(ValueError):
+class UserError(FixableError, ValueError):
     """A mistake in a user command: one line for the person."""
 
 

@@ -14,8 +14,9 @@ import requests
 from browser import axe_violations, browser
 from conftest import KIOSK, ROOT, HubProcess, assert_error, counter_auth
 
-from display.announcer import clip_names, sequence
-from display.state import Call, Name
+from display.state import Call
+from server.wire.speech import clip_names, sequence
+from server.wire.text import Text
 
 TOKEN = "demo-display-lobby-token"
 TV = {"width": 1920, "height": 1080}
@@ -90,7 +91,7 @@ def outside_their_boxes(page: Any) -> list[Any]:
 
 
 def expected_clips(number: str, counter: str) -> list[str]:
-    call = Call(seq=0, number=number, ticket_id="", counter_id=counter, counter_name=Name(counter, counter))
+    call = Call(seq=0, number=number, ticket_id="", counter_id=counter, counter_name=Text(counter, counter))
     return clip_names(sequence(call))
 
 
@@ -296,11 +297,11 @@ def test_clip_route_serves_catalogued_clips_only(client, tmp_path, monkeypatch):
 def test_speech_route_is_the_announcers_sequence(client):
     r = client.get("/board/speech?number=A023&counter=16")
     assert r.status_code == 200
-    call = Call(seq=0, number="A023", ticket_id="", counter_id="16", counter_name=Name("16", "16"))
+    call = Call(seq=0, number="A023", ticket_id="", counter_id="16", counter_name=Text("16", "16"))
     assert r.get_json()["tokens"] == sequence(call)
     assert r.get_json()["clips"] == clip_names(sequence(call))
     r = client.get("/board/speech?number=A023&counter=3&languages=en&zh_phrase=laibin")
-    assert r.get_json()["tokens"] == sequence(Call(0, "A023", "", "3", Name("3", "3")), ("en",), "laibin")
+    assert r.get_json()["tokens"] == sequence(Call(0, "A023", "", "3", Text("3", "3")), ("en",), "laibin")
     assert client.get("/board/speech?number=A023&counter=3&languages=none").get_json()["tokens"] == []
     assert_error(client.get("/board/speech?counter=3"), 400, "missing_field")
     assert_error(client.get("/board/speech?number=A0%3C23&counter=3"), 400, "invalid_field")

@@ -11,7 +11,8 @@ from importlib import resources
 import pytest
 from conftest import ROOT
 
-from server.config import ConfigError, load_office, parse_office
+from server.config import load_office, parse_office
+from server.wire.errors import ConfigError
 
 DEMO = tomllib.loads(resources.files("server").joinpath("demo_office.toml").read_text("utf-8"))
 

@@ -20,14 +20,16 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from conftest import ROOT  # noqa: E402
 
-from display.announcer import CLIPS, GAP_WORD, Announcer, Played, clip_names, sentence, sequence  # noqa: E402
+from display.announcer import Announcer, Played  # noqa: E402
 from display.roc import en_date, roc_date, roc_date_weekday  # noqa: E402
-from display.state import Call, Name  # noqa: E402
+from display.state import Call  # noqa: E402
+from server.wire.speech import CLIPS, GAP_WORD, clip_names, sentence, sequence  # noqa: E402
+from server.wire.text import Text  # noqa: E402
 
 
 def a_call(number: str, counter: str, seq: int = 1) -> Call:
     return Call(seq=seq, number=number, ticket_id=f"t{seq}", counter_id=counter,
-                counter_name=Name(f"{counter}號櫃台", f"Counter {counter}"))
+                counter_name=Text(f"{counter}號櫃台", f"Counter {counter}"))
 
 
 def words(tokens: list) -> list[str]:

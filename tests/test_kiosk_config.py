@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import KioskConfigError, load_kiosk, parse_kiosk
-from server.config import ConfigError, load_office
+from server.config import load_office
+from server.wire.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "firmware_config" / "kiosk.example.toml"

@@ -9,19 +9,18 @@ import pytest
 import qrcode
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from kiosk.config import Text
 from kiosk.escpos_decode import qr_modules
 from kiosk.ticket_image import (
-    TC_FACE,
     TicketContent,
     content_from_ticket,
     font,
-    font_path,
     render_ticket,
     roc_date,
     wait_text,
     wrap,
 )
+from server.wire import fonts
+from server.wire.text import Text
 
 TPE = timezone(timedelta(hours=8))
 OFFICE = Text("臺中市南屯區戶政事務所", "Nantun District Household Registration Office, Taichung")
@@ -65,8 +64,9 @@ def test_the_font_is_the_traditional_chinese_face() -> None:
     # Face 0 (JP) draws 骨 and 戶 differently from the TC face: the face index must really matter.
     jp = Image.new("L", (200, 100), 255)
     tc = jp.copy()
-    ImageDraw.Draw(jp).text((0, 0), "骨戶", font=ImageFont.truetype(str(font_path(False)), 80, index=0), fill=0)
-    ImageDraw.Draw(tc).text((0, 0), "骨戶", font=ImageFont.truetype(str(font_path(False)), 80, index=TC_FACE), fill=0)
+    spec = fonts.find("regular")
+    ImageDraw.Draw(jp).text((0, 0), "骨戶", font=ImageFont.truetype(spec.path, 80, index=0), fill=0)
+    ImageDraw.Draw(tc).text((0, 0), "骨戶", font=ImageFont.truetype(spec.path, 80, index=spec.index), fill=0)
     assert ImageChops.difference(jp, tc).getbbox() is not None
 
 

@@ -21,12 +21,12 @@ from test_kiosk_controller import CONFIG, Clock, FakeHub  # noqa: E402
 from test_kiosk_live import Kiosk, wait_for  # noqa: E402
 
 from display.layout import Box  # noqa: E402
-from kiosk.config import Text  # noqa: E402
 from kiosk.controller import Controller, Lamp, Outcome  # noqa: E402
 from kiosk.printer import SimulatedPrinter  # noqa: E402
 from kiosk.screen import KioskScreen  # noqa: E402
 from kiosk.screen_layout import SIZES, screen_layout  # noqa: E402
 from kiosk.screen_model import ScreenModel, build_model, wait_words  # noqa: E402
+from server.wire.text import Text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "firmware_config" / "kiosk.example.toml")

@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT
 
 from display.signs_config import SignsConfigError, SignSpec, load_signs, parse_signs
-from server.config import ConfigError, load_office
+from server.config import load_office
+from server.wire.errors import ConfigError
 
 
 def test_the_example_covers_every_counter_of_the_demo_office() -> None:

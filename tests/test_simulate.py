@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_office, parse_arrivals
+from server.config import load_office, parse_arrivals
 from server.simulate import SimulationError, builtin_profile, parse_counters, run, staffing
+from server.wire.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 PRIORITY_OFFICE = ROOT / "tests" / "fixtures" / "priority_office.toml"

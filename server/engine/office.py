@@ -5,19 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from ..wire.text import Text
+
 ROLES = ("kiosk", "display", "counter", "admin")
 POLICY_MODES = ("strict", "interleave")
-
-
-@dataclass(frozen=True)
-class Text:
-    """A name shown to people, in zh-TW and English."""
-
-    zh: str
-    en: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"zh-TW": self.zh, "en": self.en}
 
 
 @dataclass(frozen=True)

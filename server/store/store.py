@@ -23,12 +23,13 @@ from sqlite_utils import Database
 
 from ..engine.model import Change, CounterState, Event, ServiceStat, Ticket
 from ..engine.queue import QueueState
+from ..wire.errors import FixableError
 from .history import History
 from .rows import insert_sql, ticket_from_row, ticket_row, ts
 from .schema import migrations
 
 
-class StoreLocked(RuntimeError):
+class StoreLocked(FixableError, RuntimeError):
     pass
 
 
