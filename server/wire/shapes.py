@@ -27,7 +27,12 @@ class WireError(ValueError):
     """Data from a peer that lacks what a shape cannot be without."""
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _json(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values: the call path builds these for every event
+        return value
     if isinstance(value, Text):
         return value.as_json()
     if isinstance(value, Shape):
@@ -73,18 +78,24 @@ class Shape:
 
     extra: dict[str, Any]
 
+    @classmethod
+    def _keys(cls) -> tuple[str, ...]:
+        keys = cls.__dict__.get("_json_keys")
+        if keys is None:  # once per class: the fields do not change
+            keys = tuple(f.name for f in fields(cls) if f.name != "extra")  # type: ignore[arg-type]
+            cls._json_keys, cls._key_set = keys, frozenset(keys)  # type: ignore[attr-defined]
+        return keys
+
     def to_json(self) -> dict[str, Any]:
-        out = {f.name: _json(getattr(self, f.name)) for f in fields(self) if f.name != "extra"}  # type: ignore[arg-type]
+        out = {k: _json(getattr(self, k)) for k in self._keys()}
         if self.extra:
             out.update((k, v) for k, v in self.extra.items() if k not in out)
         return out
 
     @classmethod
     def _extra(cls, data: dict[str, Any]) -> dict[str, Any]:
-        known = cls.__dict__.get("_known_keys")
-        if known is None:  # once per class: the field names do not change
-            known = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
-            cls._known_keys = known  # type: ignore[attr-defined]
+        cls._keys()
+        known: frozenset[str] = cls._key_set  # type: ignore[attr-defined]
         return {k: v for k, v in data.items() if k not in known}
 
 
