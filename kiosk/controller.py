@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image
 
+from server.wire.shapes import OfficeInfo
 from server.wire.text import Text
 
 from .config import Button, KioskConfig
@@ -266,15 +267,13 @@ class Controller:
         try:
             if self.office is None:
                 state = self.hub.state()
-                office = state.get("office") or {}
-                name = office.get("name") or {}
-                if not (name.get("zh-TW") and name.get("en")):
+                office = OfficeInfo.from_json(state.get("office"))
+                if office.name.blank:
                     raise HubRefused(200, "no_office", "GET /state has no office name: is --server the jiaohao hub?")
-                footer = office.get("ticket_footer")  # hubs from before this was added do not send it
                 with self._state:
-                    self.office = Text(name["zh-TW"], name["en"])
-                    self.hub_public_url = str(office.get("public_url") or "").rstrip("/")
-                    self.hub_footer = Text.maybe(footer)
+                    self.office = office.name
+                    self.hub_public_url = (office.public_url or "").rstrip("/")
+                    self.hub_footer = office.ticket_footer  # hubs from before it was added do not send it
                 services = state["services"]
             else:
                 services = self.hub.services()
