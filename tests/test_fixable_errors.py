@@ -86,7 +86,7 @@ def test_the_mistakes_a_person_can_fix_are_fixable_errors() -> None:
     for name in ("server.wire.errors.ConfigError", "server.wire.errors.UsageError", "server.wire.errors.FontMissing",
                  "kiosk.config.KioskConfigError", "display.signs_config.SignsConfigError",
                  "kiosk.printer.PrinterSpecError", "kiosk.buttons.PinsError", "server.users.UserError",
-                 "server.store.StoreLocked"):
+                 "server.store.store.StoreLocked"):
         assert CLASSES[name] == (True, False), name
     assert len([n for n in CLASSES if n.endswith(".FontMissing")]) == 1  # the board's and the ticket's are one
 
