@@ -29,8 +29,8 @@ RUNTIME = {
     "kiosk.hub_client.HubUnreachable": "a HubError",
     "kiosk.hub_client.HubRefused": "a HubError",
     "kiosk.escpos_decode.DecodeError": "the tests' ESC/POS decoder met bytes it does not know",
-    "display.signs.FrameError": "a malformed frame from the sign bus",
-    "display.signs.SignError": "a sign's serial port failed: opened again every 2 s",
+    "display.sign_frame.FrameError": "a malformed frame from the sign bus",
+    "display.sign_bus.SignError": "a sign's serial port failed: opened again every 2 s",
     "server.wire.shapes.WireError": "a peer sent JSON without an id: the board reads the state again",
 }
 
