@@ -137,8 +137,11 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
             render(board, now, canvas, painter)
             if (opts.snapshot and board.seq is not None and not board.resyncing and calls_seen >= opts.after
                     and board.seq >= last_call_seq):
+                # Written aside, then renamed: whoever watches for the file never reads half a PNG.
+                partial = opts.snapshot.with_name(f".{opts.snapshot.stem}.partial{opts.snapshot.suffix or '.png'}")
                 try:
-                    pygame.image.save(canvas, str(opts.snapshot))
+                    pygame.image.save(canvas, str(partial))
+                    os.replace(partial, opts.snapshot)
                 except (pygame.error, OSError) as e:
                     print(f"jiaohao display: cannot write {opts.snapshot}: {e}", file=sys.stderr)
                     return 1
