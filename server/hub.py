@@ -30,6 +30,7 @@ from .engine.model import Change, Event, Ticket
 from .engine.office import Office
 from .engine.queue import QueueEngine, new_ticket_id
 from .store import History, Store
+from .wire import shapes
 
 log = logging.getLogger("jiaohao.hub")
 
@@ -228,12 +229,7 @@ class Hub:
                 "recent_calls": list(self._recent),
                 "services": self._services_json(now),
                 "business_date": self.engine.state.business_date,
-                "office": {
-                    "name": self.office.name.as_json(),
-                    "timezone": self.office.timezone,
-                    "public_url": self.office.public_url or None,
-                    "ticket_footer": self.office.ticket_footer.as_json() if self.office.ticket_footer else None,
-                },
+                "office": protocol.office_info(self.office).to_json(),
                 "announcements": [a.as_json() for a in self.office.announcements],
                 "devices": [dict(d) for d in self._devices.values()],
             }
@@ -366,7 +362,8 @@ class Hub:
             self._recent.clear()  # numbers restart: yesterday's A001 must not look like today's
         for call in change.calls:
             self.seq += 1
-            ticket = self._ticket_json(self.engine.state.tickets[call.ticket], now)
+            # The shape, not its JSON: a call is built once, never read back (the call path's cost).
+            ticket = self._ticket_shape(self.engine.state.tickets[call.ticket], now)
             data = protocol.call_json(self.seq, self.office, call.counter, ticket, call.recall, call.at)
             self._recent.insert(0, data)
             del self._recent[RECENT_CALLS:]
@@ -397,15 +394,18 @@ class Hub:
                 break  # only today's calls: numbers restart every day
             at = datetime.fromisoformat(r["at"])
             seq = int(json.loads(r["detail"] or "{}").get("seq", 0))
-            out.append(protocol.call_json(seq, self.office, r["counter"], protocol.ticket_json(t, self.office),
+            out.append(protocol.call_json(seq, self.office, r["counter"], protocol.ticket(t, self.office),
                                           r["kind"] == "recalled", at))
         return out
 
     # -- views (called under the lock) ---------------------------------------------------------
 
-    def _ticket_json(self, t: Ticket, now: datetime) -> dict[str, Any]:
+    def _ticket_shape(self, t: Ticket, now: datetime) -> shapes.Ticket:
         est = self._estimates(now).tickets.get(t.id) if t.status == "waiting" else None
-        return protocol.ticket_json(t, self.office, est)
+        return protocol.ticket(t, self.office, est)
+
+    def _ticket_json(self, t: Ticket, now: datetime) -> dict[str, Any]:
+        return self._ticket_shape(t, now).to_json()
 
     def _estimates(self, now: datetime) -> Estimates:
         return self.engine.estimates(now)
