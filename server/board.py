@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
 
-from .hub import Hub
+from .context import current_hub
 from .wire.speech import CLIPS, LANGUAGES, ZH_PHRASES, Token, announcement, clip_names, default_clip_dir
 
 board = Blueprint("board", __name__)
@@ -24,10 +24,6 @@ BOARD_ROLES = ("display", "admin")
 MAX_FIELD = 16  # ticket numbers and counter ids are short; anything longer is not a call
 _FIELD = re.compile(rf"[0-9A-Za-z-]{{1,{MAX_FIELD}}}")
 _CLIP_CACHE_S = 3600
-
-
-def _hub() -> Hub:
-    return current_app.extensions["jiaohao"]  # type: ignore[no-any-return]
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -58,7 +54,7 @@ def languages_arg(raw: str | None) -> tuple[str, ...] | None:
 
 @board.get("/board")
 def board_page() -> Response:
-    h = _hub()
+    h = current_hub()
     token = request.args.get("token", "")
     dev = h.office.device_for_token(token) if token else None
     office = h.office.name
