@@ -13,7 +13,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .engine.office import POLICY_MODES, ROLES, Counter, Device, Lane, Office, Policy, Service
+from .engine.office import (
+    POLICY_MODES,
+    ROLES,
+    WEEKDAYS,
+    AppointmentRules,
+    Counter,
+    Device,
+    Lane,
+    Office,
+    OnlySession,
+    Policy,
+    Service,
+)
 from .wire.errors import ConfigError
 from .wire.text import Text
 from .wire.tomlfile import Reader, read_toml
@@ -24,7 +36,8 @@ DEMO_OFFICE = "demo_office.toml"
 # name). The reader refuses any other, and tests/test_docs.py checks that docs/configuration.md
 # describes each one.
 OFFICE_KEYS: dict[str, tuple[str, ...]] = {
-    "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation"),
+    "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation",
+         "appointments"),
     "office": ("name", "timezone", "ticket_footer", "public_url", "demo"),
     "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name"),
     "lanes": ("id", "name", "weight"),
@@ -33,7 +46,10 @@ OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "devices": ("id", "role", "token", "counter"),
     "announcements": ("text",),
     "simulation": ("hours", "arrivals", "no_show_pct"),  # parse_arrivals; arrivals.SERVICE.LANE are ids
+    "appointments": ("early_minutes", "late_minutes", "only"),
 }
+# [[appointments.only]]: a session that takes only booked appointments.
+ONLY_KEYS = ("days", "dates", "from", "to", "services")
 
 
 def load_office(path: str | Path | None = None) -> Office:
@@ -180,6 +196,7 @@ def parse_office(data: dict[str, Any]) -> Office:
         ticket_footer=footer,
         public_url=public_url.rstrip("/"),
         demo=o.get("demo", bool, False),
+        appointments=_appointments(top.table("appointments"), service_ids),
     )
 
 
@@ -248,3 +265,39 @@ def parse_arrivals(table: Any, office: Office) -> Arrivals:
     if not per_hour:
         raise r.fail("arrivals", "must list at least one service, e.g. [simulation.arrivals.general]")
     return Arrivals(tuple(hours), per_hour, None if no_show is None else float(no_show))
+
+
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _appointments(r: Reader, service_ids: set[str]) -> AppointmentRules:
+    """[appointments]: the check-in window, and [[appointments.only]] sessions that take only bookings."""
+    r.unknown(OFFICE_KEYS["appointments"])
+    early, late = r.get("early_minutes", int, 30), r.get("late_minutes", int, 15)
+    for key, value in (("early_minutes", early), ("late_minutes", late)):
+        if not 0 <= value <= 24 * 60:
+            raise r.fail(key, f"must be from 0 to 1440 (got {value})")
+    sessions = []
+    for s in r.items("only"):
+        s.unknown(ONLY_KEYS)
+        days, dates = s.get("days", list, []), s.get("dates", list, [])
+        for j, day in enumerate(days):
+            if day not in WEEKDAYS:
+                raise s.fail(f"days[{j}]", f"must be one of {', '.join(WEEKDAYS)} (got {day!r})")
+        for j, date in enumerate(dates):
+            if not isinstance(date, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+                raise s.fail(f"dates[{j}]", f"must be a date YYYY-MM-DD in quotes (got {date!r})")
+        if not days and not dates:
+            raise s.fail("days", "is required (or dates): when the session is")
+        start, end = s.get("from", str), s.get("to", str)
+        for key, value in (("from", start), ("to", end)):
+            if not _HHMM.match(value):
+                raise s.fail(key, f"must be a time HH:MM (got {value!r})")
+        if end <= start:
+            raise s.fail("to", f"must be after from ({start})")
+        services = s.get("services", list, [])
+        for j, sid in enumerate(services):
+            if sid not in service_ids:
+                raise s.fail(f"services[{j}]", f"'{sid}' is not a service id")
+        sessions.append(OnlySession(tuple(days), start, end, tuple(dates), tuple(services)))
+    return AppointmentRules(early, late, tuple(sessions))

@@ -52,3 +52,14 @@ class TooLarge(JiaohaoError):
 class RateLimited(JiaohaoError):
     status = 429
     code = "rate_limited"
+
+
+class InvalidRows(Invalid):
+    """An import with bad rows: nothing is taken, and every bad row is named by its line."""
+
+    def __init__(self, message: str, rows: list[dict[str, object]], *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.rows = rows
+
+    def extra(self) -> dict[str, object]:
+        return {"rows": self.rows}

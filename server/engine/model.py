@@ -21,6 +21,14 @@ AT_COUNTER = frozenset({Status.CALLED, Status.SERVING})
 
 
 @dataclass(frozen=True)
+class AppointmentRef:
+    """What an appointment ticket knows of its booking: the code and the slot it is called from."""
+
+    code: str
+    slot: datetime
+
+
+@dataclass(frozen=True)
 class Ticket:
     id: str
     business_date: str
@@ -39,6 +47,7 @@ class Ticket:
     device: str | None = None
     walk_in: bool = False
     transferred_from: str | None = None
+    appointment: AppointmentRef | None = None
 
     def evolve(self, **changes: object) -> Ticket:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -57,6 +66,32 @@ class CounterState:
     streak: int = 0
 
     def evolve(self, **changes: object) -> CounterState:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class BookingStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    LAPSED = "lapsed"
+    NO_SHOW = "no_show"
+    SERVED = "served"
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A booking (網路預約) for one slot of one service; `ticket` once it is checked in."""
+
+    code: str
+    service: str
+    slot: datetime
+    business_date: str
+    status: BookingStatus = BookingStatus.BOOKED
+    ticket: str | None = None
+    checked_in_at: datetime | None = None
+    booked_at: datetime | None = None
+    source: str | None = None
+
+    def evolve(self, **changes: object) -> Appointment:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -106,6 +141,7 @@ class Change:
     stats: dict[str, ServiceStat] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     calls: list[CallNotice] = field(default_factory=list)
+    appointments: dict[str, Appointment] = field(default_factory=dict)
     business_date: str | None = None
     # The ticket or counter the caller asked about.
     ticket: str | None = None
@@ -113,7 +149,7 @@ class Change:
 
     @property
     def empty(self) -> bool:
-        return not (self.tickets or self.counters or self.events or self.business_date)
+        return not (self.tickets or self.counters or self.events or self.business_date or self.appointments)
 
     def queue_changed(self, before: dict[str, Ticket]) -> bool:
         """Whether any waiting count moves: a ticket entered or left `waiting`."""

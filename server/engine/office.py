@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..wire.text import Text
@@ -71,6 +72,38 @@ class Device:
 
 
 @dataclass(frozen=True)
+class OnlySession:
+    """A time when only booked appointments are served (weekend marriage registration)."""
+
+    days: tuple[str, ...]  # "mon" .. "sun"; empty with `dates` set: only those dates
+    start: str  # "HH:MM", office-local
+    end: str
+    dates: tuple[str, ...] = ()  # "YYYY-MM-DD"
+    services: tuple[str, ...] = ()  # empty: every service
+
+    def covers(self, local: datetime, service_id: str) -> bool:
+        if self.services and service_id not in self.services:
+            return False
+        day_ok = local.date().isoformat() in self.dates or WEEKDAYS[local.weekday()] in self.days
+        return day_ok and self.start <= local.strftime("%H:%M") < self.end
+
+
+@dataclass(frozen=True)
+class AppointmentRules:
+    """The office file's [appointments]: the check-in window and the sessions that take only bookings."""
+
+    early_minutes: int = 30
+    late_minutes: int = 15
+    only: tuple[OnlySession, ...] = ()
+
+    def only_session(self, local: datetime, service_id: str) -> OnlySession | None:
+        return next((s for s in self.only if s.covers(local, service_id)), None)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
 class Office:
     name: Text
     timezone: str
@@ -83,6 +116,7 @@ class Office:
     ticket_footer: Text | None = None
     public_url: str = ""
     demo: bool = False
+    appointments: AppointmentRules = AppointmentRules()
     _by_id: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -2,6 +2,8 @@
 
 See DESIGN.md, "Who is called next (per counter)". A counter looks only at the head of each
 (service, lane) queue it serves: queues are in issue order, so the head is the earliest ticket.
+Appointment tickets are also offered as their own candidates, with their slot (`due_head`): from
+the slot on they go first (step 0); before it they are ordinary tickets issued at check-in.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ class Candidate:
 
     key: object
     issued_at: datetime
-    order: int
+    order: float
     weight: int
+    # Set for an appointment ticket as step 0 sees it: its slot. Before the slot it is also (or
+    # only) an ordinary head of its queue, with `slot` None.
+    slot: datetime | None = None
 
 
 def choose(
@@ -31,6 +36,13 @@ def choose(
     `streak` is how many of this counter's latest calls in a row came from lanes of weight > 0.
     """
     heads = list(heads)
+    if not heads:
+        return None
+    # Step 0: an appointment whose slot has come, earliest slot first, then earliest check-in.
+    due = [c for c in heads if c.slot is not None and c.slot <= now]
+    if due:
+        return min(due, key=_slot_key)
+    heads = [c for c in heads if c.slot is None]
     if not heads:
         return None
     if policy.max_wait_minutes > 0:
@@ -49,9 +61,26 @@ def next_streak(streak: int, weight: int) -> int:
     return streak + 1 if weight > 0 else 0
 
 
-def _age_key(c: Candidate) -> tuple[datetime, int]:
+def _slot_key(c: Candidate) -> tuple[datetime, datetime, float]:
+    assert c.slot is not None
+    return (c.slot, c.issued_at, c.order)
+
+
+def _age_key(c: Candidate) -> tuple[datetime, float]:
     return (c.issued_at, c.order)
 
 
-def _strict_key(c: Candidate) -> tuple[int, datetime, int]:
+def _strict_key(c: Candidate) -> tuple[int, datetime, float]:
     return (-c.weight, c.issued_at, c.order)
+
+
+def due_head(tickets: Iterable[tuple[object, datetime, datetime, float]]) -> Candidate | None:
+    """The step-0 candidate among (key, slot, issued_at, order) of appointment tickets, or None.
+
+    The earliest slot, then the earliest check-in; whether the slot has come is choose()'s to say.
+    """
+    best = min(tickets, key=lambda x: (x[1], x[2], x[3]), default=None)
+    if best is None:
+        return None
+    key, slot, issued_at, order = best
+    return Candidate(key, issued_at, order, 0, slot)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .errors import Invalid, NotFound, WrongState
+from .errors import Invalid, InvalidRows, NotFound, WrongState
 from .estimate import EstimateCache, Estimates, mean_seconds
 from .model import (
     AT_COUNTER,
     OPEN_STATUSES,
+    Appointment,
+    AppointmentRef,
+    BookingStatus,
     CallNotice,
     Change,
     CounterState,
@@ -25,8 +28,8 @@ from .model import (
     Status,
     Ticket,
 )
-from .office import Office
-from .policy import Candidate, choose, next_streak
+from .office import Office, Service
+from .policy import Candidate, choose, due_head, next_streak
 
 # Weight of the newest visit in a service's handling-time mean: about the last 20 visits count.
 # 0.2 (the last 5-10) let one long visit swing every estimate; `jiaohao simulate` measured 0.1
@@ -49,6 +52,8 @@ class QueueState:
     numbering: dict[str, int] = field(default_factory=dict)
     stats: dict[str, ServiceStat] = field(default_factory=dict)
     next_order: int = 1
+    # Bookings of today and of the days ahead (earlier days' are in the store only).
+    appointments: dict[str, Appointment] = field(default_factory=dict)
 
 
 class _Draft:
@@ -61,6 +66,9 @@ class _Draft:
 
     def ticket(self, tid: str) -> Ticket | None:
         return self.change.tickets.get(tid) or self.state.tickets.get(tid)
+
+    def booking(self, code: str) -> Appointment | None:
+        return self.change.appointments.get(code) or self.state.appointments.get(code)
 
     def counter(self, cid: str) -> CounterState:
         return self.change.counters.get(cid) or self.state.counters[cid]
@@ -118,6 +126,9 @@ class QueueEngine:
         self._waiting_count: dict[str, int] = {}
         self._held: dict[str, int] = {}
         self._reindex()
+        # When the next booking not checked in becomes a no-show: the tick is cheap until then.
+        self._next_lapse: datetime | None = None
+        self._index_bookings()
 
     def _reindex(self) -> None:
         self._waiting, self._held = {}, {}
@@ -173,7 +184,7 @@ class QueueEngine:
         """Close what the last business day left open; numbering starts again (DESIGN.md)."""
         today = self.business_date(now)
         if today == self.state.business_date:
-            return Change()
+            return self._lapse_bookings(now)
         d = _Draft(self, now, "system")
         for t in list(d.tickets()):
             if not t.is_open:
@@ -187,6 +198,7 @@ class QueueEngine:
         for cid in self.state.counters:
             if d.counter(cid).ticket:
                 d.put(d.counter(cid).evolve(ticket=None))
+        self._lapse_bookings(now, d)
         d.change.business_date = today
         return d.change
 
@@ -198,7 +210,17 @@ class QueueEngine:
             raise Invalid(f"Unknown service '{service_id}'. 沒有這項業務。", code="unknown_service")
         if self.office.lane(lane_id) is None:
             raise Invalid(f"Unknown lane '{lane_id}'. 沒有這個優先類別。", code="unknown_lane")
+        self._refuse_in_only_session(service.id, now)
         d = _Draft(self, now, actor)
+        ticket = self._numbered(d, service, lane_id, now, actor)
+        d.log("issued", ticket, number=ticket.number)
+        return d.change
+
+    def _numbered(
+        self, d: _Draft, service: Service, lane_id: str, now: datetime, actor: str | None,
+        appointment: AppointmentRef | None = None,
+    ) -> Ticket:
+        """A new waiting ticket with the service's next free number, put into the draft."""
         held = self._held
         n = self.state.numbering.get(service.id, service.first)
         for _ in range(service.last - service.first + 1):
@@ -223,12 +245,12 @@ class QueueEngine:
             issued_at=now,
             order=self.state.next_order,
             device=actor,
+            appointment=appointment,
         )
         d.put(ticket)
         d.change.numbering[service.id] = n + 1
         d.change.ticket = ticket.id
-        d.log("issued", ticket, number=ticket.number)
-        return d.change
+        return ticket
 
     def cancel(self, tid: str, now: datetime, actor: str | None) -> Change:
         t = self.state.tickets.get(tid)
@@ -278,6 +300,7 @@ class QueueEngine:
             d.put(d.counter(t.counter).evolve(ticket=None))
         if status == Status.DONE:
             self._learn(d, done)
+            self._served(d, done)
         d.log("finished" if status == Status.DONE else "no_show", done, outcome=outcome)
         return done
 
@@ -330,12 +353,11 @@ class QueueEngine:
             if head is None or (t.issued_at, t.order) < (head.issued_at, head.order):
                 heads[key] = t
         streak = (d.counter(cid) if d else self.state.counters[cid]).streak
-        chosen = choose(
-            (Candidate(t.id, t.issued_at, t.order, self.office.weight(t.lane)) for t in heads.values()),
-            self.office.policy,
-            streak,
-            now,
-        )
+        candidates = [Candidate(t.id, t.issued_at, t.order, self.office.weight(t.lane)) for t in heads.values()]
+        due = self._due_head(counter.services, d)
+        if due is not None:
+            candidates.append(due)
+        chosen = choose(candidates, self.office.policy, streak, now)
         if chosen is None:
             return None
         tid = chosen.key
@@ -461,7 +483,7 @@ class QueueEngine:
     def apply(self, change: Change) -> None:
         """Make a stored Change the current state."""
         s = self.state
-        only_issued = not (change.counters or change.business_date) and all(
+        only_issued = not (change.counters or change.business_date or change.appointments) and all(
             tid not in s.tickets and t.status == Status.WAITING for tid, t in change.tickets.items()
         )
         self._estimates.changed(list(change.tickets.values()) if only_issued else None)
@@ -483,6 +505,12 @@ class QueueEngine:
         s.counters.update(change.counters)
         s.numbering.update(change.numbering)
         s.stats.update(change.stats)
+        if change.appointments or change.business_date:
+            s.appointments.update(change.appointments)
+            if change.business_date:
+                day = s.business_date
+                s.appointments = {c: b for c, b in s.appointments.items() if b.business_date >= day}
+            self._index_bookings()
         self.version += 1
 
     def mean_seconds(self, service_id: str) -> float:
@@ -490,3 +518,177 @@ class QueueEngine:
 
     def open_tickets(self) -> list[Ticket]:
         return [t for t in self.state.tickets.values() if t.status in OPEN_STATUSES]
+
+    # -- appointments (網路預約報到): CONTRACT.md "Appointments", DESIGN.md step 0 ---------------
+
+    def only_session_now(self, service_id: str, now: datetime) -> bool:
+        """Whether only booked appointments are served in this service now (no walk-up tickets)."""
+        return self.office.appointments.only_session(now.astimezone(self.office.tz), service_id) is not None
+
+    def _refuse_in_only_session(self, service_id: str, now: datetime) -> None:
+        session = self.office.appointments.only_session(now.astimezone(self.office.tz), service_id)
+        if session is not None:
+            raise WrongState(
+                f"Until {session.end} only booked appointments are served: check in with the booking code. "
+                f"{session.end} 前僅受理預約民眾，請以預約代碼報到。",
+                code="appointments_only",
+            )
+
+    def book(
+        self, entries: list[tuple[int, Appointment]], now: datetime, actor: str | None,
+        taken: frozenset[str] = frozenset(),
+    ) -> Change:
+        """Import bookings, all or none; `taken` are codes the store holds for earlier days."""
+        rows: list[dict[str, object]] = []
+        seen: dict[str, int] = {}
+        today = self.state.business_date
+        known = ", ".join(s.id for s in self.office.services)
+        for line, b in entries:
+            if self.office.service(b.service) is None:
+                problem = f"Unknown service '{b.service}' (known: {known}). 沒有這項業務。"
+            elif b.business_date < today:
+                problem = f"The slot {b.business_date} is a day already past. 預約日期已過。"
+            elif b.code in seen:
+                problem = f"The code '{b.code}' is also on line {seen[b.code]}. 預約代碼重複。"
+            elif b.code in self.state.appointments or b.code in taken:
+                problem = f"The code '{b.code}' is already booked. 此預約代碼已匯入。"
+            else:
+                problem = ""
+            if problem:
+                rows.append({"line": line, "message": problem})
+            seen.setdefault(b.code, line)
+        if rows:
+            raise InvalidRows(f"{len(rows)} row(s) are not valid; nothing was imported. 有 {len(rows)} 筆資料錯誤，"
+                              "全部未匯入。", rows, code="invalid_appointments")
+        d = _Draft(self, now, actor)
+        for _, b in entries:
+            b = b.evolve(booked_at=now)
+            d.change.appointments[b.code] = b
+            d.change.events.append(self._booking_event("appointment_booked", b, now, actor, source=b.source))
+        return d.change
+
+    def check_in(self, code: str, now: datetime, actor: str | None, past: Appointment | None = None) -> Change:
+        """The kiosk's check-in. `past`: the store's booking of that code when it is of an earlier day.
+
+        The answer's Change has `ticket` set; it has no tickets in it when the code was checked in before.
+        """
+        b = self.state.appointments.get(code) or past
+        if b is None:
+            raise NotFound("No booking has this code. 查無此預約。", code="unknown_appointment")
+        if b.business_date != self.state.business_date:
+            raise WrongState(
+                f"This booking is for {b.business_date} {self._hhmm(b.slot)}, not today. "
+                f"此預約不是今天（{b.business_date} {self._hhmm(b.slot)}）。",
+                code="not_today",
+            )
+        d = _Draft(self, now, actor)
+        if b.ticket is not None:
+            d.change.ticket = b.ticket  # the same code again: the same ticket
+            return d.change
+        rules = self.office.appointments
+        opens = b.slot - timedelta(minutes=rules.early_minutes)
+        if now < opens:
+            raise WrongState(
+                f"Check-in for the {self._hhmm(b.slot)} appointment opens at {self._hhmm(opens)}. "
+                f"預約 {self._hhmm(b.slot)} 的報到 {self._hhmm(opens)} 起開放。",
+                code="too_early",
+            )
+        service = self.office.service(b.service)
+        if service is None:
+            raise Invalid(f"The booked service '{b.service}' is no longer offered. 沒有這項業務。",
+                          code="unknown_service")
+        on_time = now <= b.slot + timedelta(minutes=rules.late_minutes)
+        ref = AppointmentRef(b.code, b.slot) if on_time else None
+        ticket = self._numbered(d, service, "normal", now, actor, ref)
+        d.log("issued", ticket, number=ticket.number, appointment=on_time)
+        status = BookingStatus.CHECKED_IN if on_time else BookingStatus.LAPSED
+        checked = b.evolve(status=status, ticket=ticket.id, checked_in_at=now)
+        d.change.appointments[code] = checked
+        late_s = int((now - b.slot).total_seconds())
+        d.change.events.append(self._booking_event("appointment_checked_in", checked, now, actor, ticket=ticket.id,
+                                                   late_s=late_s))
+        return d.change
+
+    def booking(self, code: str) -> Appointment | None:
+        return self.state.appointments.get(code)
+
+    def bookings(self, day: str) -> list[Appointment]:
+        return sorted((b for b in self.state.appointments.values() if b.business_date == day),
+                      key=lambda b: (b.slot, b.code))
+
+    def due_appointments(self, cid: str, now: datetime, limit: int = 5) -> list[Appointment]:
+        """The counter's next bookings: not yet served or closed, of the services it serves, by slot."""
+        counter = self.office.counter(cid)
+        assert counter is not None
+        late = timedelta(minutes=self.office.appointments.late_minutes)
+        out = []
+        for b in self.bookings(self.state.business_date):
+            if b.service not in counter.services:
+                continue
+            t = self.state.tickets.get(b.ticket) if b.ticket else None
+            waiting = b.status == BookingStatus.CHECKED_IN and t is not None and t.status == Status.WAITING
+            if waiting or (b.status == BookingStatus.BOOKED and now <= b.slot + late):
+                out.append(b)
+        return out[:limit]
+
+    def appointments_went_ahead(self, tid: str, now: datetime) -> int:
+        """How many appointment tickets checked in after this waiting ticket were, or will be, called first."""
+        t = self.state.tickets.get(tid)
+        if t is None or t.status != Status.WAITING:
+            return 0
+        n = 0
+        for a in self.state.tickets.values():
+            if a.appointment is None or a.order <= t.order or a.service != t.service:
+                continue
+            if a.called_at is not None or (a.status == Status.WAITING and a.appointment.slot <= now):
+                n += 1
+        return n
+
+    def _due_head(self, services: tuple[str, ...], d: _Draft | None) -> Candidate | None:
+        """Step 0's candidate at a counter of `services`: appointment tickets, whatever the counter's lanes."""
+        rows = []
+        for t in self._waiting.values():
+            if d is not None:
+                t = d.change.tickets.get(t.id, t)
+            if t.appointment is not None and t.status == Status.WAITING and t.service in services:
+                rows.append((t.id, t.appointment.slot, t.issued_at, t.order))
+        return due_head(rows)
+
+    def _served(self, d: _Draft, t: Ticket) -> None:
+        if t.appointment is None or t.outcome != "done":
+            return
+        b = d.booking(t.appointment.code)
+        if b is not None and b.status == BookingStatus.CHECKED_IN:
+            served = b.evolve(status=BookingStatus.SERVED)
+            d.change.appointments[b.code] = served
+            d.change.events.append(self._booking_event("appointment_served", served, d.now, d.actor, ticket=t.id))
+
+    def _lapse_bookings(self, now: datetime, d: _Draft | None = None) -> Change:
+        """Bookings never checked in by slot + late_minutes become no-shows (the time-driven step)."""
+        if self._next_lapse is None or now <= self._next_lapse:
+            return d.change if d else Change()
+        d = d or _Draft(self, now, "system")
+        late = timedelta(minutes=self.office.appointments.late_minutes)
+        for b in self.state.appointments.values():
+            if b.status == BookingStatus.BOOKED and now > b.slot + late and b.code not in d.change.appointments:
+                gone = b.evolve(status=BookingStatus.NO_SHOW)
+                d.change.appointments[b.code] = gone
+                d.change.events.append(self._booking_event("appointment_no_show", gone, now, "system"))
+        return d.change
+
+    def _index_bookings(self) -> None:
+        late = timedelta(minutes=self.office.appointments.late_minutes)
+        deadlines = [b.slot + late for b in self.state.appointments.values() if b.status == BookingStatus.BOOKED]
+        self._next_lapse = min(deadlines, default=None)
+
+    def _booking_event(
+        self, kind: str, b: Appointment, now: datetime, actor: str | None, ticket: str | None = None, **detail: object
+    ) -> Event:
+        return Event(
+            kind=kind, at=now, business_date=b.business_date, ticket=ticket, actor=actor, service=b.service,
+            lane="normal", open_counters=sum(1 for c in self.state.counters.values() if c.open),
+            outcome=str(b.status), detail={"code": b.code, "slot": b.slot.isoformat(), **detail},
+        )
+
+    def _hhmm(self, at: datetime) -> str:
+        return at.astimezone(self.office.tz).strftime("%H:%M")
