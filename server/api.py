@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -136,8 +137,11 @@ def state() -> Any:
 
 @api.get("/tickets/<tid>")
 def get_ticket(tid: str) -> Any:
-    device()
-    return jsonify({"ticket": current_hub().ticket(tid)})
+    dev = device()
+    ticket = current_hub().ticket(tid)
+    if dev.role not in ("kiosk", "counter", "admin"):
+        ticket.pop("appointment", None)  # a booking code never reaches a board
+    return jsonify({"ticket": ticket})
 
 
 # -- kiosks -----------------------------------------------------------------------------------
@@ -286,3 +290,65 @@ def device_status() -> Any:
 def devices() -> Any:
     device("admin", "counter", "display")
     return jsonify({"devices": current_hub().devices()})
+
+
+# -- appointments (網路預約報到, CONTRACT.md "Appointments") ----------------------------------------
+
+CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+
+
+@api.post("/appointments")
+def import_appointments() -> Any:
+    from .appointments_import import decode, from_csv, from_json
+
+    dev = device("admin")
+    office = current_hub().office
+    if request.mimetype in CSV_TYPES:
+        entries = from_csv(decode(_raw_body()), office)
+    else:
+        entries = from_json(body(), office)
+    return jsonify({"imported": current_hub().import_appointments(entries, dev.id)}), 201
+
+
+@api.get("/appointments")
+def list_appointments() -> Any:
+    device("admin", "counter")
+    day, found = current_hub().appointments(_date_arg())
+    return jsonify({"date": day, "appointments": found})
+
+
+@api.post("/appointments/<code>/check-in")
+def check_in(code: str) -> Any:
+    from .appointments_import import normalise_code, valid_code
+
+    dev = device("kiosk", "admin")
+    code = normalise_code(code)
+    if not valid_code(code):  # a scanner's garbage or a partial read: the same answer as any unknown code
+        raise NotFound("No booking has this code. 查無此預約。", code="unknown_appointment")
+    ticket, booking, created = current_hub().check_in(code, dev.id)
+    return jsonify({"ticket": ticket, "appointment": booking}), 201 if created else 200
+
+
+@api.get("/reports/appointments")
+def appointments_report() -> Any:
+    from .appointments_report import report
+
+    device("admin")
+    day = _date_arg()
+    if day is None:
+        day, _ = current_hub().appointments(None)
+    return jsonify(report(current_hub().history, day, current_hub().office))
+
+
+def _date_arg() -> str | None:
+    value = request.args.get("date")
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(value)
+    except ValueError:
+        return _bad_date(value)
+
+
+def _bad_date(value: str) -> str:
+    raise Malformed(f"date must be YYYY-MM-DD (got {value[:20]!r}). 日期格式錯誤。", code="invalid_date")

@@ -12,7 +12,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
-from .engine.errors import JiaohaoError
+from .engine.errors import InvalidRows, JiaohaoError
 from .engine.office import Office
 from .hub import Hub, utcnow
 from .store import Store
@@ -30,8 +30,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    resp = jsonify({"error": {"code": code, "message": message}})
+def error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+    """The one error shape; `extra` only where CONTRACT.md adds a key (an import's bad `rows`)."""
+    resp = jsonify({"error": {"code": code, "message": message, **(extra or {})}})
     resp.status_code = status
     return resp
 
@@ -55,7 +56,7 @@ def create_app(
 
     @app.errorhandler(JiaohaoError)
     def _jiaohao_error(e: JiaohaoError) -> Response:
-        return error_response(e.status, e.code, e.message)
+        return error_response(e.status, e.code, e.message, e.extra() if isinstance(e, InvalidRows) else None)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:

@@ -126,7 +126,8 @@ def _staff() -> tuple[str, str]:
 @console.get("/console/api/state")
 def console_state() -> Response:
     cid, _ = _staff()
-    return jsonify({**current_hub().console_state(cid), "user": session["user"]})
+    h = current_hub()
+    return jsonify({**h.console_state(cid), "appointments": h.next_appointments(cid), "user": session["user"]})
 
 
 ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "walk-in", "open", "close")

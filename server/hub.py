@@ -26,7 +26,7 @@ from . import protocol, ratings, users
 from .commit import GroupCommit, Idempotency, Messages, Pending
 from .engine.errors import NotFound, WrongState
 from .engine.estimate import Estimates
-from .engine.model import Change, Event, Ticket
+from .engine.model import Appointment, Change, Event, Ticket
 from .engine.office import Office
 from .engine.queue import QueueEngine, new_ticket_id
 from .store import History, Store
@@ -306,6 +306,58 @@ class Hub:
             return None
         return visit
 
+    # -- appointments (網路預約報到, CONTRACT.md "Appointments") ------------------------------------
+
+    def import_appointments(self, entries: list[tuple[int, Appointment]], actor: str) -> int:
+        """Bookings from an import, all in one transaction or none (422 `invalid_appointments`)."""
+        codes = [b.code for _, b in entries]
+
+        def op(now: datetime) -> Change:
+            return self.engine.book(entries, now, actor, self.store.appointment_codes(codes))
+
+        self._operate(op, lambda change, now: None)
+        return len(entries)
+
+    def check_in(self, code: str, device: str) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        """(ticket, booking, created): the kiosk's check-in; the same code again is the same ticket."""
+
+        def op(now: datetime) -> Change:
+            past = None if self.engine.booking(code) else self.store.appointment(code)
+            return self.engine.check_in(code, now, device, past)
+
+        def view(change: Change, now: datetime) -> tuple[dict[str, Any], dict[str, Any], bool]:
+            assert change.ticket
+            t = self.engine.ticket(change.ticket) or self.store.ticket(change.ticket)
+            booking = self.engine.booking(code)
+            assert t is not None and booking is not None
+            return self._ticket_json(t, now), protocol.appointment_json(booking, self.office), bool(change.tickets)
+
+        return self._operate(op, view)
+
+    def appointments(self, day: str | None) -> tuple[str, list[dict[str, Any]]]:
+        """A day's bookings (today's when `day` is None) and what became of each."""
+        with self._reading():
+            day = day or self.engine.state.business_date
+            if day >= self.engine.state.business_date:
+                found = self.engine.bookings(day)
+            else:
+                found = self.store.appointments(day)
+            return day, [protocol.appointment_json(b, self.office) for b in found]
+
+    def next_appointments(self, cid: str) -> list[dict[str, Any]]:
+        """For the counter console: the next bookings due at this counter, with their tickets' numbers."""
+        with self._reading() as now:
+            out = []
+            for b in self.engine.due_appointments(cid, now):
+                t = self.engine.ticket(b.ticket) if b.ticket else None
+                out.append({**protocol.appointment_json(b, self.office), "number": t.number if t else None})
+            return out
+
+    def appointments_went_ahead(self, tid: str) -> int:
+        """How many appointments were or will be called before this waiting ticket (the status page says why)."""
+        with self._reading() as now:
+            return self.engine.appointments_went_ahead(tid, now)
+
     # -- storing and announcing ----------------------------------------------------------------
 
     def _commit(self, change: Change, now: datetime, idempotency: Idempotency | None = None) -> Pending | None:
@@ -405,14 +457,20 @@ class Hub:
         return protocol.ticket(t, self.office, est)
 
     def _ticket_json(self, t: Ticket, now: datetime) -> dict[str, Any]:
-        return self._ticket_shape(t, now).to_json()
+        """An answer to the device that asked: an appointment ticket carries its booking code.
+
+        Calls and other broadcasts are built from `_ticket_shape`, which never does."""
+        est = self._estimates(now).tickets.get(t.id) if t.status == "waiting" else None
+        return protocol.ticket(t, self.office, est, with_code=True).to_json()
 
     def _estimates(self, now: datetime) -> Estimates:
         return self.engine.estimates(now)
 
     def _services_json(self, now: datetime) -> list[dict[str, Any]]:
         open_services = {s.id for s in self.office.services if self.engine.service_open(s.id)}
-        return protocol.services_json(self.office, self.engine.waiting_counts(), self._estimates(now), open_services)
+        only = {s.id for s in self.office.services if self.engine.only_session_now(s.id, now)}
+        return protocol.services_json(self.office, self.engine.waiting_counts(), self._estimates(now), open_services,
+                                      only)
 
     def _counter_json(self, cid: str) -> dict[str, Any]:
         state = self.engine.state

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .engine.estimate import Estimate, Estimates
-from .engine.model import CounterState, Status
+from .engine.model import Appointment, CounterState, Status
 from .engine.model import Ticket as EngineTicket
 from .engine.office import Office
 from .wire import shapes
@@ -20,7 +20,10 @@ def iso(d: datetime | None, office: Office) -> str | None:
     return d.astimezone(office.tz).isoformat(timespec="seconds") if d else None
 
 
-def ticket(t: EngineTicket, office: Office, est: Estimate | None = None) -> shapes.Ticket:
+def ticket(t: EngineTicket, office: Office, est: Estimate | None = None, *, with_code: bool = False) -> shapes.Ticket:
+    """A Ticket. `with_code`: an appointment ticket's `"appointment": {"code", "slot"}`, for the device that
+    asked; boards, broadcasts and public pages get only `by_appointment` (a booking code is never shown
+    there). The key is left out, not null, on every other ticket (CONTRACT.md: "no `appointment` field")."""
     service = office.service(t.service)
     lane = office.lane(t.lane)
     waiting = t.status == Status.WAITING
@@ -45,7 +48,17 @@ def ticket(t: EngineTicket, office: Office, est: Estimate | None = None) -> shap
         business_date=t.business_date,
         finished_at=iso(t.finished_at, office),
         outcome=t.outcome,
+        by_appointment=t.appointment is not None,
+        extra={"appointment": {"code": t.appointment.code, "slot": iso(t.appointment.slot, office)}}
+        if with_code and t.appointment else {},
     )
+
+
+def appointment_json(b: Appointment, office: Office) -> dict[str, Any]:
+    return {
+        "code": b.code, "service": b.service, "slot": iso(b.slot, office), "status": str(b.status),
+        "ticket": b.ticket, "checked_in_at": iso(b.checked_in_at, office),
+    }
 
 
 def ticket_json(t: EngineTicket, office: Office, est: Estimate | None = None) -> dict[str, Any]:
@@ -68,7 +81,8 @@ def counter_json(
 
 
 def services(
-    office: Office, waiting: dict[str, int], est: Estimates, open_services: set[str]
+    office: Office, waiting: dict[str, int], est: Estimates, open_services: set[str],
+    appointments_only: set[str] | frozenset[str] = frozenset(),
 ) -> list[shapes.Service]:
     out = []
     for s in office.services:
@@ -82,14 +96,17 @@ def services(
             open=is_open,
             estimated_wait_range_s=(probe.range_s() or None) if is_open else None,
             prefix=s.prefix,
+            # A session that takes only booked appointments: the kiosk offers only check-in.
+            appointments_only=s.id in appointments_only,
         ))
     return out
 
 
 def services_json(
-    office: Office, waiting: dict[str, int], est: Estimates, open_services: set[str]
+    office: Office, waiting: dict[str, int], est: Estimates, open_services: set[str],
+    appointments_only: set[str] | frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    return [s.to_json() for s in services(office, waiting, est, open_services)]
+    return [s.to_json() for s in services(office, waiting, est, open_services, appointments_only)]
 
 
 def call(

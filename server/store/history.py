@@ -61,3 +61,11 @@ class History:
     def ratings(self, month: str) -> list[dict[str, Any]]:
         """A month's satisfaction ratings, oldest first."""
         return self.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"])
+
+    def appointment_day(self, day: str) -> list[dict[str, Any]]:
+        """A day's bookings with what became of them: check-in, the ticket's number, call and end."""
+        return self.query(
+            "SELECT a.code, a.service, a.slot, a.status, a.ticket, a.checked_in_at, a.source, t.number, "
+            "t.called_at, t.finished_at, t.counter, t.outcome "
+            "FROM appointments a LEFT JOIN tickets t ON t.id = a.ticket "
+            "WHERE a.business_date = ? ORDER BY a.slot, a.code", [day])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..engine.model import Status, Ticket
+from ..engine.model import Appointment, AppointmentRef, BookingStatus, Status, Ticket
 
 
 def ts(d: datetime | None) -> str | None:
@@ -23,6 +23,8 @@ def ticket_row(t: Ticket) -> dict[str, Any]:
         "ord": t.order, "called_at": ts(t.called_at), "started_at": ts(t.started_at),
         "finished_at": ts(t.finished_at), "counter": t.counter, "outcome": t.outcome,
         "device": t.device, "walk_in": int(t.walk_in), "transferred_from": t.transferred_from,
+        "appointment_code": t.appointment.code if t.appointment else None,
+        "appointment_slot": ts(t.appointment.slot) if t.appointment else None,
     }
 
 
@@ -35,6 +37,30 @@ def ticket_from_row(r: dict[str, Any]) -> Ticket:
         called_at=dt(r["called_at"]), started_at=dt(r["started_at"]), finished_at=dt(r["finished_at"]),
         counter=r["counter"], outcome=r["outcome"], device=r["device"], walk_in=bool(r["walk_in"]),
         transferred_from=r["transferred_from"],
+        appointment=_ref(r.get("appointment_code"), r.get("appointment_slot")),
+    )
+
+
+def _ref(code: str | None, slot: str | None) -> AppointmentRef | None:
+    at = dt(slot)
+    return AppointmentRef(code, at) if code and at else None
+
+
+def appointment_row(b: Appointment) -> dict[str, Any]:
+    return {
+        "code": b.code, "business_date": b.business_date, "service": b.service, "slot": ts(b.slot),
+        "status": str(b.status), "ticket": b.ticket, "checked_in_at": ts(b.checked_in_at),
+        "booked_at": ts(b.booked_at), "source": b.source,
+    }
+
+
+def appointment_from_row(r: dict[str, Any]) -> Appointment:
+    slot = dt(r["slot"])
+    assert slot is not None
+    return Appointment(
+        code=r["code"], service=r["service"], slot=slot, business_date=r["business_date"],
+        status=BookingStatus(r["status"]), ticket=r["ticket"], checked_in_at=dt(r["checked_in_at"]),
+        booked_at=dt(r["booked_at"]), source=r["source"],
     )
 
 

@@ -59,3 +59,15 @@ def _users(db: Database) -> None:
         CREATE TABLE ratings (ticket TEXT PRIMARY KEY, at TEXT NOT NULL, business_date TEXT NOT NULL,
                               counter TEXT NOT NULL, clerk TEXT, service TEXT NOT NULL, score INTEGER NOT NULL,
                               comment TEXT, source TEXT NOT NULL)""")
+
+
+@migrations(name="0004_appointments")
+def _appointments(db: Database) -> None:
+    # An appointment ticket knows its booking (CONTRACT.md "Appointments"); older rows have none.
+    db.execute("ALTER TABLE tickets ADD COLUMN appointment_code TEXT")
+    db.execute("ALTER TABLE tickets ADD COLUMN appointment_slot TEXT")
+    db.execute("""
+        CREATE TABLE appointments (code TEXT PRIMARY KEY, business_date TEXT NOT NULL, service TEXT NOT NULL,
+                                   slot TEXT NOT NULL, status TEXT NOT NULL, ticket TEXT, checked_in_at TEXT,
+                                   booked_at TEXT, source TEXT)""")
+    db.execute("CREATE INDEX appointments_by_day ON appointments (business_date, slot)")

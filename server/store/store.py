@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..engine.model import Change, CounterState, Event, ServiceStat, Ticket
+from ..engine.model import Appointment, Change, CounterState, Event, ServiceStat, Ticket
 from ..engine.queue import QueueState
 from ..wire.errors import FixableError
 from .history import History
-from .rows import insert_sql, ticket_from_row, ticket_row, ts
+from .rows import appointment_from_row, appointment_row, insert_sql, ticket_from_row, ticket_row, ts
 from .schema import migrations
 
 
@@ -119,7 +119,27 @@ class Store:
             state.stats[r["service"]] = ServiceStat(r["service"], r["mean_s"], r["visits"])
         rows = list(self.db.query("SELECT max(ord) AS m FROM tickets WHERE business_date = ?", [day]))
         state.next_order = (rows[0]["m"] or 0) + 1
+        for r in self.db.query("SELECT * FROM appointments WHERE business_date >= ?", [day]):
+            state.appointments[r["code"]] = appointment_from_row(r)
         return state
+
+    def appointment(self, code: str) -> Appointment | None:
+        rows = list(self.db.query("SELECT * FROM appointments WHERE code = ?", [code]))
+        return appointment_from_row(rows[0]) if rows else None
+
+    def appointment_codes(self, codes: Iterable[str]) -> frozenset[str]:
+        """Which of these codes are booked already, on any day."""
+        codes = list(codes)
+        found: set[str] = set()
+        for i in range(0, len(codes), 500):  # SQLite's limit on the number of parameters
+            chunk = codes[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            found |= {r["code"] for r in self.db.query(f"SELECT code FROM appointments WHERE code IN ({marks})", chunk)}
+        return frozenset(found)
+
+    def appointments(self, day: str) -> list[Appointment]:
+        return [appointment_from_row(r) for r in self.db.query(
+            "SELECT * FROM appointments WHERE business_date = ? ORDER BY slot, code", [day])]
 
     def set_meta(self, key: str, value: str) -> None:
         with self.immediate(self.db):
@@ -265,6 +285,11 @@ class Store:
                 "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
                 [s.service, s.mean_s, s.visits],
             )
+        for b in change.appointments.values():
+            row = appointment_row(b)
+            self.writer.execute(
+                insert_sql("appointments", row) + " ON CONFLICT(code) DO UPDATE SET "
+                + ", ".join(f"{k} = excluded.{k}" for k in row if k != "code"), row)
         self._insert_events(change.events, self.writer)
         if seq is not None:
             self._set_meta_on(self.writer, "seq", str(seq))

@@ -123,6 +123,9 @@ class Ticket(Shape):
     business_date: str | None = None
     finished_at: str | None = None
     outcome: str | None = None
+    # Checked in for a booking (預約): boards mark it. The booking code itself, `appointment`, is only
+    # in answers to the device that asked, so it rides in `extra` and is absent everywhere else.
+    by_appointment: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -148,6 +151,7 @@ class Ticket(Shape):
             business_date=_str(d.get("business_date")),
             finished_at=_str(d.get("finished_at")),
             outcome=_str(d.get("outcome")),
+            by_appointment=bool(d.get("by_appointment")),
             extra=cls._extra(d),
         )
 
@@ -205,6 +209,7 @@ class Service(Shape):
     open: bool
     estimated_wait_range_s: tuple[int, int] | None = None
     prefix: str | None = None
+    appointments_only: bool = False  # only booked appointments now: walk-up tickets are refused
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -219,6 +224,7 @@ class Service(Shape):
             open=bool(d.get("open", True)),
             estimated_wait_range_s=_range(d.get("estimated_wait_range_s")),
             prefix=_str(d.get("prefix")),
+            appointments_only=bool(d.get("appointments_only")),
             extra=cls._extra(d),
         )
 
