@@ -304,10 +304,10 @@ def import_appointments() -> Any:
     dev = device("admin")
     office = current_hub().office
     if request.mimetype in CSV_TYPES:
-        entries = from_csv(decode(_raw_body()), office)
+        entries, unread = from_csv(decode(_raw_body()), office)
     else:
-        entries = from_json(body(), office)
-    return jsonify({"imported": current_hub().import_appointments(entries, dev.id)}), 201
+        entries, unread = from_json(body(), office)
+    return jsonify({"imported": current_hub().import_appointments(entries, dev.id, unread)}), 201
 
 
 @api.get("/appointments")

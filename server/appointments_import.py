@@ -19,7 +19,9 @@ exports from two places that differ from it and from each other, so a file is re
 - **Codes** lose surrounding spaces and are compared in capitals: what a scanner or a keypad sends
   (`normalise_code`). A code is 1 to 40 letters, digits and `-`.
 
-Every bad row is named by its line (the header being line 1) and nothing is taken: InvalidRows.
+Every bad row is named by its line (the header being line 1) and nothing is taken: the readers
+return the rows they could read and the lines they could not, and the engine (`QueueEngine.book`)
+adds what only it can tell (an unknown service, a code already booked) before refusing them all.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ def decode(raw: bytes) -> str:
                     code="invalid_csv")
 
 
-def from_csv(text: str, office: Office, source: str = "csv") -> list[tuple[int, Appointment]]:
-    """The bookings of a CSV file, each with its line; InvalidRows naming every bad line."""
+Entries = list[tuple[int, Appointment]]
+Bad = list[dict[str, object]]
+
+
+def from_csv(text: str, office: Office, source: str = "csv") -> tuple[Entries, Bad]:
+    """The bookings of a CSV file, each with its line, and the lines that could not be read."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -98,28 +104,21 @@ def from_csv(text: str, office: Office, source: str = "csv") -> list[tuple[int, 
     return _entries(rows, office, source)
 
 
-def from_json(data: dict[str, Any], office: Office) -> list[tuple[int, Appointment]]:
+def from_json(data: dict[str, Any], office: Office) -> tuple[Entries, Bad]:
     """`{"appointments": [...]}`; a row's `line` is its place in the list, counting from 1."""
     items = data.get("appointments")
     if not isinstance(items, list):
         raise Malformed("Send {\"appointments\": [{\"code\", \"service\", \"slot\"}]} or a CSV file (text/csv). "
                         "缺少 appointments 清單。", code="missing_field")
     rows: list[tuple[int, dict[str, str]]] = []
-    bad: list[dict[str, object]] = []
+    bad: Bad = []
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not all(isinstance(item.get(k, ""), str) for k in COLUMNS):
             bad.append({"line": n, "message": "Each booking is an object of strings: code, service, slot. 格式錯誤。"})
             continue
         rows.append((n, {k: str(v).strip() for k, v in item.items() if k in COLUMNS}))
-    entries: list[tuple[int, Appointment]] = []
-    try:
-        entries = _entries(rows, office, "json")
-    except InvalidRows as e:
-        bad += e.rows
-    if bad:
-        bad.sort(key=lambda r: int(str(r["line"])))
-        raise _rows_invalid(bad)
-    return entries
+    entries, more = _entries(rows, office, "json", bool(bad))
+    return entries, sorted(bad + more, key=lambda r: int(str(r["line"])))
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -132,10 +131,11 @@ def _columns(header: list[str]) -> dict[str, int]:
     return where
 
 
-def _entries(rows: list[tuple[int, dict[str, str]]], office: Office, source: str) -> list[tuple[int, Appointment]]:
+def _entries(rows: list[tuple[int, dict[str, str]]], office: Office, source: str,
+             some_bad: bool = False) -> tuple[Entries, Bad]:
     services = _service_names(office)
-    bad: list[dict[str, object]] = []
-    out: list[tuple[int, Appointment]] = []
+    bad: Bad = []
+    out: Entries = []
     for line, row in rows:
         problems = []
         code = normalise_code(row.get("code", ""))
@@ -155,13 +155,11 @@ def _entries(rows: list[tuple[int, dict[str, str]]], office: Office, source: str
         assert slot is not None
         out.append((line, Appointment(code=code, service=service, slot=slot,
                                       business_date=slot.date().isoformat(), source=source)))
-    if bad:
-        raise _rows_invalid(bad)
-    if not out:
+    if not out and not bad and not some_bad:
         raise InvalidRows("There is no booking to import. 沒有可匯入的預約。",
                           [{"line": 2, "message": "No rows after the header. 標題列之後沒有資料。"}],
                           code="invalid_appointments")
-    return out
+    return out, bad
 
 
 def _fold(text: str) -> str:
@@ -221,9 +219,3 @@ def parse_time(text: str) -> time | None:
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
     return time(hour, minute)
-
-
-def _rows_invalid(bad: list[dict[str, object]]) -> InvalidRows:
-    n = len(bad)
-    return InvalidRows(f"{n} row(s) are not valid; nothing was imported. 有 {n} 筆資料錯誤，全部未匯入。", bad,
-                       code="invalid_appointments")

@@ -308,12 +308,14 @@ class Hub:
 
     # -- appointments (網路預約報到, CONTRACT.md "Appointments") ------------------------------------
 
-    def import_appointments(self, entries: list[tuple[int, Appointment]], actor: str) -> int:
+    def import_appointments(
+        self, entries: list[tuple[int, Appointment]], actor: str, unread: list[dict[str, object]] | None = None
+    ) -> int:
         """Bookings from an import, all in one transaction or none (422 `invalid_appointments`)."""
         codes = [b.code for _, b in entries]
 
         def op(now: datetime) -> Change:
-            return self.engine.book(entries, now, actor, self.store.appointment_codes(codes))
+            return self.engine.book(entries, now, actor, self.store.appointment_codes(codes), unread)
 
         self._operate(op, lambda change, now: None)
         return len(entries)

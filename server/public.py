@@ -63,6 +63,10 @@ def public_ticket(h: Hub, tid: str) -> dict[str, Any]:
             "issued_at": t["issued_at"], "called_at": t["called_at"],
             "counter": {"id": counter.id, "name": counter.name.as_json()} if counter else None,
             "business_date": t["business_date"],
+            # Appointments called (or due) before this ticket although checked in after it: the page
+            # says why (「預約民眾優先」); never which booking.
+            "appointments_ahead": h.appointments_went_ahead(tid) if t["status"] == "waiting" else 0,
+            "by_appointment": t["by_appointment"],
         },
         "office": h.office.name.as_json(),
     }

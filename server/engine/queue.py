@@ -536,10 +536,11 @@ class QueueEngine:
 
     def book(
         self, entries: list[tuple[int, Appointment]], now: datetime, actor: str | None,
-        taken: frozenset[str] = frozenset(),
+        taken: frozenset[str] = frozenset(), unread: list[dict[str, object]] | None = None,
     ) -> Change:
-        """Import bookings, all or none; `taken` are codes the store holds for earlier days."""
-        rows: list[dict[str, object]] = []
+        """Import bookings, all or none. `taken`: codes the store holds for earlier days; `unread`: the
+        lines the reader could not read ({"line", "message"}), refused together with those found here."""
+        rows: list[dict[str, object]] = list(unread or [])
         seen: dict[str, int] = {}
         today = self.state.business_date
         known = ", ".join(s.id for s in self.office.services)
@@ -558,6 +559,7 @@ class QueueEngine:
                 rows.append({"line": line, "message": problem})
             seen.setdefault(b.code, line)
         if rows:
+            rows.sort(key=lambda r: int(str(r["line"])))
             raise InvalidRows(f"{len(rows)} row(s) are not valid; nothing was imported. 有 {len(rows)} 筆資料錯誤，"
                               "全部未匯入。", rows, code="invalid_appointments")
         d = _Draft(self, now, actor)
