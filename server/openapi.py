@@ -38,6 +38,22 @@ TICKET = {
         "business_date": {"type": "string", "format": "date"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
         "outcome": _NULLABLE_STR,
+        "by_appointment": {"type": "boolean", "description": "Checked in for a booking (預約); boards mark it."},
+        "appointment": {"type": "object", "required": ["code", "slot"],
+                        "description": "Only an appointment ticket, only to the device that asked: never broadcast.",
+                        "properties": {"code": {"type": "string"}, "slot": {"type": "string", "format": "date-time"}}},
+    },
+}
+APPOINTMENT = {
+    "type": "object",
+    "required": ["code", "service", "slot", "status", "ticket"],
+    "properties": {
+        "code": {"type": "string"},
+        "service": {"type": "string"},
+        "slot": {"type": "string", "format": "date-time"},
+        "status": {"enum": ["booked", "checked_in", "lapsed", "no_show", "served"]},
+        "ticket": _NULLABLE_STR,
+        "checked_in_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 SERVICE = {
@@ -51,6 +67,8 @@ SERVICE = {
         "open": {"type": "boolean"},
         "estimated_wait_range_s": _RANGE,
         "prefix": {"type": "string"},
+        "appointments_only": {"type": "boolean",
+                              "description": "Only booked appointments now: walk-up tickets are refused (409)."},
     },
 }
 COUNTER = {
@@ -126,6 +144,8 @@ _ID_PARAM = {"in": "path", "required": True, "schema": {"type": "string"}}
 _COUNTER_ERRORS = (400, 401, 403, 404, 409, 413)
 _TICKET_OUT = {"type": "object", "required": ["ticket"], "properties": {"ticket": _ref("Ticket")}}
 _COUNTER_OUT = {"type": "object", "required": ["counter"], "properties": {"counter": _ref("Counter")}}
+_CHECK_IN_OUT = {"type": "object", "required": ["ticket", "appointment"],
+                 "properties": {"ticket": _ref("Ticket"), "appointment": _ref("Appointment")}}
 
 
 def _counter_path(summary: str, out: dict[str, Any], body: dict[str, Any] | None = None,
@@ -184,9 +204,21 @@ def openapi_document() -> dict[str, Any]:
                         "type": "object", "required": ["id", "name"],
                         "properties": {"id": {"type": "string"}, "name": _TEXT}}]},
                     "business_date": {"type": "string", "format": "date"},
+                    "appointments_ahead": {"type": "integer", "minimum": 0},
+                    "by_appointment": {"type": "boolean"},
                 },
             },
         },
+    }
+    date_param = [{"name": "date", "in": "query", "required": False,
+                   "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}]
+    appointments_body = {
+        "type": "object", "required": ["appointments"],
+        "description": "Or a CSV file (Content-Type: text/csv) with the header code,service,slot; see docs/api.md.",
+        "properties": {"appointments": {"type": "array", "items": {
+            "type": "object", "required": ["code", "service", "slot"],
+            "properties": {"code": {"type": "string"}, "service": {"type": "string"},
+                           "slot": {"type": "string", "description": "YYYY-MM-DD HH:MM, office-local"}}}}},
     }
     return {
         "openapi": "3.1.0",
@@ -302,12 +334,41 @@ def openapi_document() -> dict[str, Any]:
                 {"type": "object", "required": ["devices"],
                  "properties": {"devices": {"type": "array", "items": _DEVICE}}}, "Devices"),
                 **_errors(401, 403)}, tag="devices")},
+            "/appointments": {
+                "get": {**_op("A day's bookings and what became of them", {
+                    "200": _json({"type": "object", "required": ["appointments"],
+                                  "properties": {"date": {"type": "string"},
+                                                 "appointments": {"type": "array", "items": _ref("Appointment")}}},
+                                 "The bookings"), **_errors(400, 401, 403)}, tag="appointments"),
+                        "parameters": date_param},
+                "post": _op("Import bookings, all or none (JSON, or CSV as text/csv)", {
+                    "201": _json({"type": "object", "required": ["imported"],
+                                  "properties": {"imported": {"type": "integer"}}}, "Imported"),
+                    **_errors(400, 401, 403, 413, 422)}, body=appointments_body, tag="appointments"),
+            },
+            "/appointments/{id}/check-in": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "post": _op("Check a booking in at the kiosk", {
+                    "201": _json(_CHECK_IN_OUT, "Checked in (an appointment ticket), or lapsed (an ordinary one)"),
+                    "200": _json(_CHECK_IN_OUT, "Checked in before: the same ticket"),
+                    **_errors(401, 403, 404, 409, 422)}, tag="appointments"),
+            },
+            "/reports/appointments": {"get": {
+                **_op("The day's appointments: the list, no-shows, lateness", {
+                    "200": _json({"type": "object", "required": ["date", "appointments"],
+                                  "properties": {"date": {"type": "string"},
+                                                 "appointments": {"type": "array", "items": {"type": "object"}}}},
+                                 "The report"),
+                    **_errors(400, 401, 403)}, tag="reports"),
+                "parameters": date_param,
+            }},
             "/counters/{id}/open": _counter_path("Open the counter", _COUNTER_OUT),
             "/counters/{id}/close": _counter_path("Close the counter", _COUNTER_OUT),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Ticket": TICKET, "Service": SERVICE, "Counter": COUNTER, "Call": CALL, "Error": ERROR},
+            "schemas": {"Ticket": TICKET, "Service": SERVICE, "Counter": COUNTER, "Call": CALL, "Error": ERROR,
+                        "Appointment": APPOINTMENT},
             "responses": {
                 f"E{c}": _json(_ref("Error"), d)
                 for c, d in {400: "Malformed request", 401: "Missing or unknown token",
