@@ -176,10 +176,23 @@ def test_served_and_no_show_statuses(client, clock: FakeClock):
 
 
 def test_the_counter_console_lists_the_next_appointments(client, app):
-    book(client, "C1,general,2026-11-23 09:40", "C2,quick,2026-11-23 10:00", "C3,english,2026-11-23 09:30")
+    import re
+
+    from server.users import add_user
+
+    book(client, "C1,general,2026-11-23 09:20", "C2,quick,2026-11-23 10:00", "C3,english,2026-11-23 09:30",
+         "C0,general,2026-11-23 08:30")  # C0: already past slot + 15 minutes
+    ticket = check_in(client, "C1").get_json()["ticket"]
     hub = app.extensions["jiaohao"]
-    due = hub.next_appointments("3")  # counter 3 serves general and quick, not english
-    assert [a["code"] for a in due] == ["C1", "C2"]
+    with hub.lock:
+        add_user(hub.store, "clerk01", "clerk", "correct horse")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"csrf": csrf, "name": "clerk01", "password": "correct horse", "counter": "3"})
+    due = client.get("/console/api/state").get_json()["appointments"]
+    # Counter 3 serves general and quick, not english.
+    assert [(a["code"], a["status"], a["number"]) for a in due] == [
+        ("C1", "checked_in", ticket["number"]), ("C2", "booked", None)]
+    assert 'id="appts"' in client.get("/console").get_data(as_text=True)
 
 
 # -- sessions that take only appointments -----------------------------------------------------------
