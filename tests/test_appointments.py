@@ -223,3 +223,57 @@ def test_only_appointments_session_refuses_walk_ups(only_client, clock: FakeCloc
     assert check_in(client, "W1").status_code == 201  # check-in goes on
     clock.advance(hours=3)  # 12:00: the session is over
     assert client.post(f"{API}/tickets", json={"service": "general"}, headers=KIOSK).status_code == 201
+
+
+def test_bookings_and_appointment_tickets_survive_a_restart(office, clock: FakeClock, tmp_path: Path):
+    from server.app import create_app
+
+    db = tmp_path / "restart.db"
+    app = create_app(office, db, clock=clock)
+    client = app.test_client()
+    book(client, "R1,general,2026-11-23 09:10", "R2,general,2026-11-23 09:20")
+    walk_up = issue(client)
+    tid = check_in(client, "R1").get_json()["ticket"]["id"]
+    app.extensions["jiaohao"].store.close()
+
+    clock.advance(minutes=11)
+    app = create_app(office, db, clock=clock)
+    client = app.test_client()
+    again = check_in(client, "R1")
+    assert again.status_code == 200 and again.get_json()["ticket"]["id"] == tid
+    assert again.get_json()["ticket"]["appointment"]["code"] == "R1"
+    # Step 0 still holds after the restart: R1 (09:10) before the earlier walk-up.
+    assert client.post(f"{API}/counters/3/next", headers=counter_auth("3")).get_json()["ticket"]["id"] == tid
+    assert client.post(f"{API}/counters/3/next", headers=counter_auth("3")).get_json()["ticket"]["id"] == walk_up["id"]
+    assert listing(client)["R1"]["status"] == "served"
+    assert listing(client)["R2"]["status"] == "booked"
+    kinds = [e["kind"] for e in app.extensions["jiaohao"].store.events()]
+    assert kinds.count("appointment_booked") == 2 and "appointment_checked_in" in kinds
+    assert "appointment_served" in kinds
+    app.extensions["jiaohao"].store.close()
+
+
+@pytest.mark.parametrize("appointments,message", [
+    ({"early_minutes": -1}, "appointments.early_minutes: must be from 0 to 1440"),
+    ({"late": 15}, "appointments.late: is not a known key"),
+    ({"only": [{"days": ["saturday"], "from": "09:00", "to": "12:00"}]},
+     "appointments.only[0].days[0]: must be one of"),
+    ({"only": [{"from": "09:00", "to": "12:00"}]}, "appointments.only[0].days: is required (or dates)"),
+    ({"only": [{"days": ["sat"], "from": "9am", "to": "12:00"}]}, "appointments.only[0].from: must be a time HH:MM"),
+    ({"only": [{"days": ["sat"], "from": "12:00", "to": "09:00"}]}, "appointments.only[0].to: must be after from"),
+    ({"only": [{"days": ["sat"], "from": "09:00", "to": "12:00", "services": ["x"]}]},
+     "appointments.only[0].services[0]: 'x' is not a service id"),
+])
+def test_office_file_appointments_mistakes_name_the_key(appointments, message):
+    from server.config import ConfigError
+
+    data = tomllib.loads((ROOT / "server" / "demo_office.toml").read_text("utf-8"))
+    data["appointments"] = appointments
+    with pytest.raises(ConfigError) as e:
+        parse_office(data)
+    assert str(e.value).startswith(message)
+
+
+def test_office_file_appointments_defaults():
+    rules = parse_office(tomllib.loads((ROOT / "server" / "demo_office.toml").read_text("utf-8"))).appointments
+    assert (rules.early_minutes, rules.late_minutes, rules.only) == (30, 15, ())
