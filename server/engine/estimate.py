@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from .model import CounterState, ServiceStat, Status, Ticket
 from .office import Office
-from .policy import Candidate, choose, next_streak
+from .policy import Candidate, choose, due_head, next_streak
 
 # What part of its handling time a visit still needs when it already ran longer than usual.
 _OVERRUN_SHARE = 0.25
@@ -71,6 +71,9 @@ class _Item:
     lane: str
     issued_at: datetime
     order: float
+    # An appointment ticket's slot (policy step 0), and whether the play has called it already.
+    slot: datetime | None = None
+    taken: bool = False
 
 
 def _round_up(seconds: float) -> int:
@@ -95,7 +98,8 @@ def simulate(
 ) -> Estimates:
     queues: dict[tuple[str, str], deque[_Item]] = {}
     items: list[_Item] = [
-        _Item(t.id, t.service, t.lane, t.issued_at, t.order) for t in waiting if t.status == Status.WAITING
+        _Item(t.id, t.service, t.lane, t.issued_at, t.order, t.appointment.slot if t.appointment else None)
+        for t in waiting if t.status == Status.WAITING
     ]
     for s in office.services:
         for lane in office.lanes:
@@ -103,6 +107,11 @@ def simulate(
     items.sort(key=lambda i: (i.issued_at, i.order))
     for item in items:
         queues.setdefault((item.service, item.lane), deque()).append(item)
+    # Appointment tickets are also step-0 candidates, per service, at every counter of that service
+    # whatever its lanes: in the order step 0 takes them, the play's key for them is (None, service).
+    booked: dict[str, deque[_Item]] = {}
+    for item in sorted((i for i in items if i.slot is not None), key=lambda i: (i.slot, i.issued_at, i.order)):
+        booked.setdefault(item.service, deque()).append(item)
 
     open_counters = [c for c in office.counters if counters.get(c.id) and counters[c.id].open]
     eligible: dict[tuple[str, str], list[str]] = {key: [] for key in queues}
@@ -133,14 +142,19 @@ def simulate(
     result: dict[str, Estimate] = {}
     probes: dict[tuple[str, str], Estimate] = {}
     policy = office.policy
-    timed = policy.max_wait_minutes > 0  # only then does the policy look at the clock
+    timed = policy.max_wait_minutes > 0 or bool(booked)  # only then does the policy look at the clock
     # The head of each line as the policy sees it, kept as the play takes from the line; and how
     # many calls the counters that serve each line have made (its `ahead`).
     head: dict[tuple[str, str], Candidate] = {}
     ahead_of = {key: 0 for key in queues}
 
+    ahead_due = dict.fromkeys(booked, 0)
+    due_of = {c.id: [sid for sid in booked if sid in c.services] for c in open_counters}
+
     def set_head(key: tuple[str, str]) -> None:
         q = queues[key]
+        while q and q[0].taken:  # called already by step 0
+            q.popleft()
         if q:
             head[key] = Candidate(key, q[0].issued_at, q[0].order, weights.get(key[1], 0))  # type: ignore[arg-type]
         else:
@@ -152,26 +166,41 @@ def simulate(
     while heap:
         t, idx, cid = heapq.heappop(heap)
         heads = [head[key] for key in serves[cid] if key in head]
+        for sid in due_of[cid]:
+            q = booked[sid]
+            while q and q[0].taken:
+                q.popleft()
+            if q and (due := due_head([((None, sid), q[0].slot, q[0].issued_at, q[0].order)])):
+                heads.append(due)
         picked = choose(heads, policy, streak[cid], _at(now, t) if timed else now)
         if picked is None:
             continue  # nothing left that this counter serves: it drops out of the play
         key = picked.key  # type: ignore[assignment]
-        item = queues[key].popleft()
-        set_head(key)
-        ahead = ahead_of[key]
+        if key[0] is None:  # step 0: the earliest slot of that service
+            item = booked[key[1]].popleft()
+            item.taken = True
+            set_head((item.service, item.lane))
+            ahead = ahead_due[key[1]]
+        else:
+            item = queues[key].popleft()
+            item.taken = True
+            set_head(key)
+            ahead = ahead_of[key]
         if item.ticket is None:
             probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(t * stretch[key]))
+        result[item.ticket] = Estimate(ahead, _round_up(t * stretch.get(key, 1.0)))
         for k in serves[cid]:
             ahead_of[k] += 1
+        for sid in due_of[cid]:
+            ahead_due[sid] += 1
         streak[cid] = next_streak(streak[cid], picked.weight)
         heapq.heappush(heap, (t + means.get(item.service, 480.0), idx, cid))
 
     # Whatever no open counter serves: counted in issue order, with no time to promise.
     for q in queues.values():
-        for pos, item in enumerate(q):
+        for pos, item in enumerate(i for i in q if not i.taken):
             est = Estimate(pos, None)
             if item.ticket is None:
                 probes[(item.service, item.lane)] = est
