@@ -203,7 +203,7 @@ def only_client(clock: FakeClock, tmp_path: Path) -> Iterator[Any]:
     from server.app import create_app
 
     data = tomllib.loads((ROOT / "server" / "demo_office.toml").read_text("utf-8"))
-    assert "appointments" not in data  # the demo office itself has no such session
+    assert "only" not in data["appointments"]  # the demo office itself has no such session
     data["appointments"] = {"early_minutes": 30, "late_minutes": 15,
                             "only": [{"days": ["mon"], "from": "09:00", "to": "12:00", "services": ["general"]}]}
     app = create_app(parse_office(data), tmp_path / "only.db", clock=clock)
