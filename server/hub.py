@@ -174,6 +174,13 @@ class Hub:
         self._wait(waits)
         return result
 
+    def tick(self) -> None:
+        """Every few seconds (`jiaohao serve`'s ticker): what time alone changes, e.g. the day closing at midnight."""
+        with self.lock:
+            now = self.clock()
+            pending = self._commit(self.engine.roll_day(now), now)
+        self._wait([pending])
+
     @staticmethod
     def _wait(waits: list[Pending | None]) -> None:
         for p in waits:
