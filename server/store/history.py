@@ -49,18 +49,33 @@ class History:
                 self._db = None
 
     # -- what reports ask ----------------------------------------------------------------------
+    # Every range is of business days, both ends included, as ISO dates: a range on the indexed
+    # column, never LIKE (which SQLite cannot answer from the index).
 
-    def visit_events(self, month: str) -> list[dict[str, Any]]:
-        """A month's finished visits, walk-ins, no-shows and transfers, with the visit's start and end."""
+    def visit_events(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Finished visits, walk-ins, no-shows, transfers, and staff logins and logouts, in log order.
+
+        Each with its ticket's number, lane and times: the clerk report and the day's review read it.
+        """
         return self.query(
-            "SELECT e.kind, e.actor, e.counter, e.service, e.ticket, t.started_at, t.finished_at "
+            "SELECT e.kind, e.at, e.business_date, e.actor, e.counter, e.service, e.lane, e.ticket, "
+            "t.number, t.walk_in, t.issued_at, t.called_at, t.started_at, t.finished_at "
             "FROM events e LEFT JOIN tickets t ON t.id = e.ticket "
-            "WHERE e.business_date LIKE ? AND e.kind IN ('finished', 'no_show', 'transferred', 'walk_in') "
-            "ORDER BY e.id", [month + "-%"])
+            "WHERE e.business_date BETWEEN ? AND ? "
+            "AND e.kind IN ('finished', 'no_show', 'transferred', 'walk_in', 'login', 'logout') "
+            "ORDER BY e.id", [first, last])
 
-    def ratings(self, month: str) -> list[dict[str, Any]]:
-        """A month's satisfaction ratings, oldest first."""
-        return self.query("SELECT * FROM ratings WHERE business_date LIKE ? ORDER BY at", [month + "-%"])
+    def wait_rows(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Every numbered ticket of the range with its first call (a transfer's `called_at` is its second)."""
+        return self.query(
+            "SELECT t.business_date, t.service, t.lane, t.status, t.issued_at, t.started_at, t.finished_at, "
+            "t.transferred_from, CASE WHEN t.transferred_from IS NULL THEN t.called_at ELSE "
+            "(SELECT min(e.at) FROM events e WHERE e.ticket = t.id AND e.kind = 'called') END AS first_called_at "
+            "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0", [first, last])
+
+    def ratings(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Satisfaction ratings of the range, oldest first."""
+        return self.query("SELECT * FROM ratings WHERE business_date BETWEEN ? AND ? ORDER BY at", [first, last])
 
     def appointment_day(self, day: str) -> list[dict[str, Any]]:
         """A day's bookings with what became of them: check-in, the ticket's number, call and end."""
