@@ -224,3 +224,14 @@ def test_satisfaction_trend_month_on_month_and_year_on_year(office, tmp_path):
         assert [ws.title for ws in book.worksheets] == ["satisfaction", "trend", "comments"]
     finally:
         hub.store.close()
+
+
+def test_one_sort_gives_the_same_median_and_p90():
+    import random
+
+    from server.reports.stats import median, median_p90, p90
+
+    rng = random.Random(7)
+    for n in range(0, 80):
+        values = [rng.uniform(0, 3000) for _ in range(n)]
+        assert median_p90(values) == (median(values), p90(values))

@@ -37,8 +37,9 @@ def _waits(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
 
 def _satisfaction(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
     month = args[0]
-    rows = h.ratings(month_days(satisfaction.first_month(month))[0], month_days(month)[1])
-    return satisfaction.satisfaction_report(rows, month)
+    first, last = month_days(month)
+    months = h.ratings_by_month(month_days(satisfaction.first_month(month))[0], last)
+    return satisfaction.satisfaction_report(h.ratings(first, last), months, month)
 
 
 def _day(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:

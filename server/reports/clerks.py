@@ -47,6 +47,9 @@ def attribute(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], 
 
 
 def handling_s(r: dict[str, Any]) -> float | None:
+    """Seconds from start to finish: the History computes it (`handling_s`), else from the two times."""
+    if r.get("handling_s") is not None:
+        return float(r["handling_s"])
     if r.get("started_at") and r.get("finished_at"):
         return (datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["started_at"])).total_seconds()
     return None

@@ -27,18 +27,16 @@ def _growth(now: float | None, before: float | None) -> dict[str, float | None]:
     return {"pts": round(now - before, 1), "growth_pct": round(100 * (now - before) / before, 1) if before else None}
 
 
-def satisfaction_report(rows: list[dict[str, Any]], month: str) -> dict[str, Any]:
-    """From History.ratings from first_month(month) to the month's end."""
-    by_month: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_month.setdefault(r["business_date"][:7], []).append(r)
-    pcts = {m: ratings.report(rs, m)["satisfied_pct"] for m, rs in by_month.items()}
-    report = ratings.report(by_month.get(month, []), month)
+def satisfaction_report(rows: list[dict[str, Any]], months: list[tuple[str, int, int]],
+                        month: str) -> dict[str, Any]:
+    """From History.ratings of the month and History.ratings_by_month from first_month(month) on."""
+    counts = {m: n for m, n, _ in months}
+    pcts = {m: round(100 * ok / n, 1) for m, n, ok in months if n}
+    report = ratings.report(rows, month)
     trend = []
     for k in range(TREND_MONTHS - 1, -1, -1):
         m = add_months(month, -k)
-        group = by_month.get(m, [])
-        trend.append({"month": m, "ratings": len(group), "satisfied_pct": pcts.get(m),
+        trend.append({"month": m, "ratings": counts.get(m, 0), "satisfied_pct": pcts.get(m),
                       "mom": _growth(pcts.get(m), pcts.get(add_months(m, -1)))})
     report["trend"] = trend
     report["mom"] = _growth(report["satisfied_pct"], pcts.get(add_months(month, -1)))

@@ -19,3 +19,13 @@ def p90(values: list[float]) -> int | None:
 
 def pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
+
+
+def median_p90(values: list[float]) -> tuple[int | None, int | None]:
+    """Both from one sort: a year's waits are 120,000 values."""
+    if not values:
+        return None, None
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return round(mid), round(ordered[min(n - 1, int(round(0.9 * (n - 1))))])

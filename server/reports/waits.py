@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..engine.office import Office
-from .stats import median, p90, pct
+from .stats import median, median_p90, pct
 
 WITHIN_S = 15 * 60
 
@@ -28,52 +28,51 @@ class _Group:
         self.handling: list[float] = []
 
     def json(self) -> dict[str, Any]:
+        wait_median, wait_p90 = median_p90(self.waits)
         return {"issued": self.issued, "served": self.served, "no_shows": self.no_shows,
                 "cancelled": self.cancelled, "transfers": self.transfers,
-                "median_wait_s": median(self.waits), "p90_wait_s": p90(self.waits),
+                "median_wait_s": wait_median, "p90_wait_s": wait_p90,
                 "called_within_15_min_pct": pct(self.within, len(self.waits)),
                 "no_show_pct": pct(self.no_shows, self.issued), "transfer_pct": pct(self.transfers, self.issued),
                 "median_handling_s": median(self.handling)}
 
 
-def waits_report(rows: list[dict[str, Any]], office: Office, first: str, last: str) -> dict[str, Any]:
-    """The report from History.wait_rows of the range."""
+def waits_report(rows: list[tuple[Any, ...]], office: Office, first: str, last: str) -> dict[str, Any]:
+    """The report from History.wait_rows of the range (tuples of History.WAIT_COLUMNS)."""
     tz = ZoneInfo(office.timezone)
     groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
     total = _Group()
     hours: dict[int, list[Any]] = {}
     heat: dict[tuple[int, int], int] = defaultdict(int)
     days_by_weekday: dict[int, set[str]] = defaultdict(set)
-    parse = datetime.fromisoformat
-    for r in rows:
-        issued = parse(r["issued_at"])
-        local = issued.astimezone(tz)
-        origin = groups[(r["transferred_from"] or r["service"], r["lane"])]
-        ended = groups[(r["service"], r["lane"])]
-        status = r["status"]
-        wait = (parse(r["first_called_at"]) - issued).total_seconds() if r["first_called_at"] else None
-        for g in (origin, total):
+    local_of: dict[str, tuple[int, int]] = {}  # the issue's minute -> (weekday, hour) in the office's zone
+    for origin_id, service, lane, status, minute, business_date, wait, handling in rows:
+        if minute not in local_of:
+            local = datetime.fromisoformat(minute).astimezone(tz)
+            local_of[minute] = (local.isoweekday(), local.hour)
+        weekday, hour_of_day = local_of[minute]
+        transferred = origin_id != service
+        for g in (groups[(origin_id, lane)], total):
             g.issued += 1
-            g.no_shows += status == "no_show"
-            g.cancelled += status == "cancelled"
-            g.transfers += r["transferred_from"] is not None
+            if status == "no_show":
+                g.no_shows += 1
+            elif status == "cancelled":
+                g.cancelled += 1
+            g.transfers += transferred
             if wait is not None:
                 g.waits.append(wait)
                 g.within += wait <= WITHIN_S
         if status == "done":
-            handling = (parse(r["finished_at"]) - parse(r["started_at"])).total_seconds() \
-                if r["started_at"] and r["finished_at"] else None
-            for g in (ended, total):
+            for g in (groups[(service, lane)], total):
                 g.served += 1
                 if handling is not None:
                     g.handling.append(handling)
-        hour = hours.setdefault(local.hour, [0, []])
+        hour = hours.setdefault(hour_of_day, [0, []])
         hour[0] += 1
         if wait is not None:
             hour[1].append(wait)
-        weekday = local.isoweekday()
-        heat[(weekday, local.hour)] += 1
-        days_by_weekday[weekday].add(r["business_date"])
+        heat[(weekday, hour_of_day)] += 1
+        days_by_weekday[weekday].add(business_date)
     order = {s.id: i for i, s in enumerate(office.services)}
     lanes = {lane.id: i for i, lane in enumerate(office.lanes)}
     services = [{"service": sid, "lane": lid, **g.json()}
