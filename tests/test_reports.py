@@ -120,7 +120,8 @@ def test_every_report_refuses_bad_input_and_other_tokens(client, path):
     ("satisfaction?month=26-11", "invalid_month"),
     ("waits?from=2026-11-01", "invalid_date"), ("waits?from=2026-11-31&to=2026-12-01", "invalid_date"),
     ("waits?from=2026-11-30&to=2026-11-01", "invalid_date"), ("waits?from=2024-01-01&to=2026-01-01", "invalid_date"),
-    ("day?date=2026-11", "invalid_date"),
+    ("day?date=2026-11", "invalid_date"), ("clerks?month=9999-12", "invalid_month"),
+    ("satisfaction?month=1912-01", "invalid_month"), ("waits?from=0001-01-01&to=0001-01-02", "invalid_date"),
 ])
 def test_a_bad_month_or_date_is_a_400(client, query, code):
     assert_error(client.get(f"{API}/reports/{query}", headers=ADMIN), 400, code)

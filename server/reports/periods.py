@@ -10,6 +10,8 @@ from ..engine.errors import Malformed
 _MONTH = re.compile(r"\d{4}-\d{2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 ROC_OFFSET = 1911
+# Years a report may ask about: the ROC calendar's first (民國元年) to one that a month later still exists.
+FIRST_YEAR, LAST_YEAR = 1912, 9998
 MAX_RANGE_DAYS = 400  # a year's report and a little more; longer is a mistake, not a report
 WEEKDAYS = {1: ("一", "Mon"), 2: ("二", "Tue"), 3: ("三", "Wed"), 4: ("四", "Thu"), 5: ("五", "Fri"),
             6: ("六", "Sat"), 7: ("日", "Sun")}
@@ -18,8 +20,8 @@ WEEKDAYS = {1: ("一", "Mon"), 2: ("二", "Tue"), 3: ("三", "Wed"), 4: ("四", 
 def parse_month(text: str | None) -> str:
     """`YYYY-MM` as given, or Malformed (400 `invalid_month`)."""
     try:
-        if not text or not _MONTH.fullmatch(text):
-            raise ValueError(text)  # strptime alone takes 2026-1
+        if not text or not _MONTH.fullmatch(text) or not FIRST_YEAR + 1 <= int(text[:4]) <= LAST_YEAR:
+            raise ValueError(text)  # strptime alone takes 2026-1; a year back must still be in range
         date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
         raise Malformed("Give ?month=YYYY-MM, e.g. 2026-11. 請以 ?month=YYYY-MM 指定月份。",
@@ -29,7 +31,7 @@ def parse_month(text: str | None) -> str:
 
 def parse_day(text: str | None, name: str = "date") -> str:
     try:
-        if not text or not _DAY.fullmatch(text):
+        if not text or not _DAY.fullmatch(text) or not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
             raise ValueError(text)
         date.fromisoformat(text)
     except ValueError:
