@@ -236,3 +236,18 @@ def test_one_sort_gives_the_same_median_and_p90():
     for n in range(0, 80):
         values = [rng.uniform(0, 3000) for _ in range(n)]
         assert median_p90(values) == (median(values), p90(values))
+
+
+def test_hours_of_a_zone_half_an_hour_off_utc(office):
+    """Asia/Kolkata is UTC+05:30: 03:15 UTC is 08:45 there, 03:45 UTC is 09:15 (minute by minute, not by UTC hour)."""
+    from dataclasses import replace
+
+    from server.reports.waits import waits_report
+
+    kolkata = replace(office, timezone="Asia/Kolkata")
+    rows = [("general", "general", "normal", "done", "2026-11-23T03:15+00:00", "2026-11-23", 60.0, 300.0),
+            ("general", "general", "normal", "done", "2026-11-23T03:45+00:00", "2026-11-23", 120.0, 300.0)]
+    rep = waits_report(rows, kolkata, "2026-11-23", "2026-11-23")
+    assert [(h["hour"], h["issued"]) for h in rep["by_hour"]] == [(8, 1), (9, 1)]
+    taipei = waits_report(rows, office, "2026-11-23", "2026-11-23")
+    assert [(h["hour"], h["issued"]) for h in taipei["by_hour"]] == [(11, 2)]
