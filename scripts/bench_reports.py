@@ -65,15 +65,17 @@ def time_reports(db: Path, runs: int) -> list[list[str]]:
             path = path.replace(f"{month}-31", month_days(month)[1])
             for fmt_name in ("json", "csv", "xlsx"):
                 url = path + ("" if fmt_name == "json" else f"&format={fmt_name}")
-                times = []
+                times, cpu = [], []
                 for _ in range(runs):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     r = client.get(url, headers=auth(ADMIN_TOKEN))
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)  # what the report costs, whatever the neighbours do
                     assert r.status_code == 200, (url, r.status_code, r.get_data(as_text=True)[:200])
                 limit = 1.0 if goal == "< 1 s" else 3.0
                 rows.append([name, fmt_name, fmt(times[0] * 1000, 0), fmt(median(times) * 1000, 0),
-                             fmt(max(times) * 1000, 0), goal, "**met**" if median(times) < limit else "not met"])
+                             fmt(max(times) * 1000, 0), fmt(median(cpu) * 1000, 0), goal,
+                             "**met**" if median(times) < limit else "not met"])
     finally:
         app.extensions["jiaohao"].store.close()
     return rows
@@ -138,7 +140,7 @@ def main() -> None:
     c = counts(a.db)
     print(f"\n{a.db}: {c['tickets']} tickets, {c['events']} events, {c['ratings']} ratings, "
           f"{a.db.stat().st_size / 1e6:.0f} MB\n")
-    print(table(["report", "format", "first ms", "median ms", "worst ms", "goal", "verdict"],
+    print(table(["report", "format", "first ms", "median ms", "worst ms", "CPU ms", "goal", "verdict"],
                 time_reports(a.db, a.runs)))
     print()
     print(table(["start", "first ms", "median ms", "worst ms", "goal", "verdict"], time_start(a.db, 3)))
