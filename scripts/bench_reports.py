@@ -86,13 +86,13 @@ def time_start(db: Path, runs: int) -> list[list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "hub.db"
         shutil.copy(db, copy)
-        # The first start after upgrading an old database builds the report indexes (migration 0004).
+        # The first start after upgrading an old database builds the report indexes (migration 0005).
         old = Path(tmp) / "old.db"
         shutil.copy(db, old)
         with sqlite3.connect(old) as c:
             c.execute("DROP INDEX IF EXISTS tickets_by_day")
             c.execute("DROP INDEX IF EXISTS ratings_by_day")
-            c.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_report_indexes'")
+            c.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_report_indexes'")
         empty = Path(tmp) / "empty.db"
         # The same start on an empty database, alternating with the year's: what the history adds.
         for label, path, n in (("jiaohao serve, ready (GET /health 200)", copy, runs),

@@ -35,7 +35,7 @@ def test_points_default_to_one_and_alerts_to_their_defaults():
 
 @pytest.mark.parametrize("fn,message", [
     (lambda d: d["services"][0].update(points=-1), "services[0].points: must be from 0 to 100"),
-    (lambda d: d["services"][0].update(points="many"), "services[0].points: must be int or float"),
+    (lambda d: d["services"][0].update(points="many"), "services[0].points: must be a whole number or a number"),
     (lambda d: d["alerts"].update(wait_minutes=0), "alerts.wait_minutes: must be from 1 to 600"),
     (lambda d: d["alerts"].update(service_level_pct=100), "alerts.service_level_pct: must be from 1 to 99"),
     (lambda d: d["alerts"].update(colour="red"), "alerts.colour: is not a known key"),
