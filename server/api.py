@@ -246,22 +246,21 @@ def post_rating(cid: str) -> Any:
     return jsonify({"rating": {**rating, "label": ratings.label(score)}}), 201
 
 
-@api.get("/reports/satisfaction")
-def satisfaction_report() -> Any:
-    from .satisfaction import month_arg
+def _report(name: str) -> Callable[[], Any]:
+    """GET /reports/NAME?...&format=json|csv|xlsx: admin only; 400 bad period, 422 unknown format."""
 
-    device("admin")
-    month = month_arg()
-    return jsonify(ratings.report(current_hub().history.ratings(month), month))
+    def view() -> Any:
+        from .report_export import answer
+
+        device("admin")
+        return answer(current_hub(), name, request.args)
+
+    view.__name__ = f"report_{name}"
+    return view
 
 
-@api.get("/reports/clerks")
-def clerks_report() -> Any:
-    from .reports import clerk_report
-    from .satisfaction import month_arg
-
-    device("admin")
-    return jsonify(clerk_report(current_hub().history, month_arg()))
+for _name in ("clerks", "waits", "satisfaction", "day"):
+    api.add_url_rule(f"/reports/{_name}", view_func=_report(_name), methods=["GET"])
 
 
 # -- device health -------------------------------------------------------------------------------

@@ -99,6 +99,10 @@ def create_app(
 
     init_console(app, hub)
 
+    from .report_pages import init_report_pages
+
+    init_report_pages(app)
+
     from .realtime import init_realtime
 
     init_realtime(app, hub, async_mode)

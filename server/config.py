@@ -17,6 +17,7 @@ from .engine.office import (
     POLICY_MODES,
     ROLES,
     WEEKDAYS,
+    Alerts,
     AppointmentRules,
     Counter,
     Device,
@@ -37,9 +38,9 @@ DEMO_OFFICE = "demo_office.toml"
 # describes each one.
 OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation",
-         "appointments"),
+         "appointments", "alerts"),
     "office": ("name", "timezone", "ticket_footer", "public_url", "demo"),
-    "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name"),
+    "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name", "points"),
     "lanes": ("id", "name", "weight"),
     "policy": ("mode", "priority_run", "max_wait_minutes"),
     "counters": ("id", "name", "services", "lanes", "open"),
@@ -47,6 +48,7 @@ OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "announcements": ("text",),
     "simulation": ("hours", "arrivals", "no_show_pct"),  # parse_arrivals; arrivals.SERVICE.LANE are ids
     "appointments": ("early_minutes", "late_minutes", "only"),
+    "alerts": ("wait_minutes", "idle_minutes", "target_wait_minutes", "service_level_pct"),  # issue #10
 }
 # [[appointments.only]]: a session that takes only booked appointments.
 ONLY_KEYS = ("days", "dates", "from", "to", "services")
@@ -96,9 +98,12 @@ def parse_office(data: dict[str, Any]) -> Office:
         minutes = r.get("default_minutes", (int, float), 8)
         if not 0 < minutes <= 240:
             raise r.fail("default_minutes", f"must be more than 0 and at most 240 (got {minutes})")
+        points = r.get("points", (int, float), 1)
+        if not 0 <= points <= 100:
+            raise r.fail("points", f"must be from 0 to 100 (got {points})")
         services.append(
             Service(sid, r.text("name"), prefix, first, last, float(minutes), r.get("private", bool, False),
-                    r.text("public_name", None))
+                    r.text("public_name", None), float(points))
         )
     if not services:
         raise top.fail("services", "must list at least one service")
@@ -197,7 +202,21 @@ def parse_office(data: dict[str, Any]) -> Office:
         public_url=public_url.rstrip("/"),
         demo=o.get("demo", bool, False),
         appointments=_appointments(top.table("appointments"), service_ids),
+        alerts=_alerts(top.table("alerts")),
     )
+
+
+def _alerts(a: Reader) -> Alerts:
+    """[alerts]: thresholds of the supervisor's view (issue #10); every key optional."""
+    a.unknown(OFFICE_KEYS["alerts"])
+    values = {}
+    for key, low, high in (("wait_minutes", 1, 600), ("idle_minutes", 1, 240), ("target_wait_minutes", 1, 240),
+                           ("service_level_pct", 1, 99)):
+        value = a.get(key, int, getattr(Alerts, key))
+        if not low <= value <= high:
+            raise a.fail(key, f"must be from {low} to {high} (got {value})")
+        values[key] = value
+    return Alerts(**values)
 
 
 def _unique(top: Reader, key: str, ids: list[str]) -> None:

@@ -53,7 +53,18 @@ def _login_again(error: tuple[str, str]) -> str:
     h = current_hub()
     return render_template("login.html", office=h.office, counters=h.office.counters, csrf=_csrf_token(),
                            error=error, name=request.form.get("name", "").strip(),
-                           counter=request.form.get("counter", ""))
+                           counter=request.form.get("counter", ""), next=_next_page(request.form.get("next")))
+
+
+# Supervisors and admins may log in without a counter: to the reports and the floor, not the console.
+DESK_ROLES = ("supervisor", "admin")
+
+
+def _next_page(target: str | None) -> str:
+    """Where to go after login: a page of this hub only (never another site: //host or a scheme)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return ""
 
 
 def _csrf_token() -> str:
@@ -70,7 +81,8 @@ def _check_csrf(sent: str | None) -> None:
 @console.get("/login")
 def login_page() -> str:
     h = current_hub()
-    return render_template("login.html", office=h.office, counters=h.office.counters, csrf=_csrf_token(), error=None)
+    return render_template("login.html", office=h.office, counters=h.office.counters, csrf=_csrf_token(), error=None,
+                           next=_next_page(request.args.get("next")))
 
 
 @console.post("/login")
@@ -79,16 +91,19 @@ def login() -> Any:
     _check_csrf(request.form.get("csrf"))
     name, password = request.form.get("name", "").strip(), request.form.get("password", "")
     counter = request.form.get("counter", "")
-    if h.office.counter(counter) is None:
+    if counter and h.office.counter(counter) is None:
         return _login_again(("請選擇櫃台。", "Choose your counter.")), 400
     user = h.authenticate(name, password)
     if user is None:
         return _login_again(("帳號或密碼錯誤。", "Wrong name or password.")), 401
+    if not counter and user.role not in DESK_ROLES:
+        return _login_again(("請選擇櫃台。", "Choose your counter.")), 400
     session.clear()
     session.permanent = True
-    session.update(user=user.name, role=user.role, counter=counter, csrf=secrets.token_urlsafe(24))
-    h.note(counter, "login", f"user:{user.name}")
-    return redirect("/console")
+    session.update(user=user.name, role=user.role, counter=counter or None, csrf=secrets.token_urlsafe(24))
+    if counter:
+        h.note(counter, "login", f"user:{user.name}")
+    return redirect(_next_page(request.form.get("next")) or ("/console" if counter else "/supervisor"))
 
 
 @console.post("/logout")
@@ -106,7 +121,9 @@ def console_page() -> Any:
     if not session.get("user"):
         return redirect("/login")
     h = current_hub()
-    counter = h.office.counter(session["counter"])
+    if not session.get("counter") and session.get("role") in DESK_ROLES:
+        return redirect("/supervisor")  # logged in without a counter: the floor, not a console
+    counter = h.office.counter(session.get("counter") or "")
     if counter is None:
         session.clear()
         return redirect("/login")
@@ -120,6 +137,8 @@ def _staff() -> tuple[str, str]:
         raise Unauthorized("Log in first. 請先登入。", code="not_logged_in")
     if request.method == "POST":
         _check_csrf(request.headers.get("X-CSRF-Token"))
+    if not session.get("counter"):
+        raise Forbidden("Log in at a counter to use the console. 請選擇櫃台登入後再使用。", code="no_counter")
     return str(session["counter"]), f"user:{session['user']}"
 
 
@@ -127,7 +146,15 @@ def _staff() -> tuple[str, str]:
 def console_state() -> Response:
     cid, _ = _staff()
     h = current_hub()
-    return jsonify({**h.console_state(cid), "appointments": h.next_appointments(cid), "user": session["user"]})
+    return jsonify({**h.console_state(cid), "appointments": h.next_appointments(cid), "user": session["user"],
+                    "alerts": h.floor_alerts()})
+
+
+@console.get("/console/api/alerts")
+def console_alerts() -> Response:
+    """The floor's alerts (issue #10): the console reads them every 30 s beside its own events."""
+    _staff()
+    return jsonify({"alerts": current_hub().floor_alerts()})
 
 
 ACTIONS = ("next", "recall", "start", "finish", "no-show", "transfer", "walk-in", "open", "close")

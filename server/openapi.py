@@ -156,6 +156,81 @@ def _counter_path(summary: str, out: dict[str, Any], body: dict[str, Any] | None
     }
 
 
+_MONTH_Q = {"name": "month", "in": "query", "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}
+_FORMAT_Q = {"name": "format", "in": "query", "required": False,
+             "schema": {"enum": ["json", "csv", "xlsx"], "default": "json"},
+             "description": "csv: UTF-8 with a BOM; xlsx: the table on the first sheet"}
+_NUM = {"type": ["number", "null"]}
+_INT = {"type": ["integer", "null"]}
+
+
+def _day_q(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": True, "schema": {"type": "string", "format": "date"}}
+
+
+def _report(summary: str, params: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any]:
+    ok = {"description": "The report; as a download with format=csv or xlsx (Content-Disposition names the period "
+                         "in the ROC calendar, e.g. 115年11月)",
+          "content": {"application/json": {"schema": schema},
+                      "text/csv": {"schema": {"type": "string"}},
+                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                          {"schema": {"type": "string", "format": "binary"}}}}
+    return {"get": {**_op(summary, {"200": ok, **_errors(400, 401, 403, 422)}, tag="reports"),
+                    "parameters": [*params, _FORMAT_Q]}}
+
+
+def _report_paths() -> dict[str, Any]:
+    by_service = {"type": "object", "required": ["service", "finished", "points"],
+                  "properties": {"service": {"type": "string"}, "finished": {"type": "integer"}, "points": _NUM}}
+    clerk = {"type": "object",
+             "required": ["clerk", "finished", "points", "rank", "walk_ins", "no_shows", "transfers",
+                          "median_handling_s", "p90_handling_s", "by_service"],
+             "properties": {"clerk": _NULLABLE_STR, "finished": {"type": "integer"}, "points": {"type": "number"},
+                            "rank": {"type": "integer", "minimum": 1}, "top_three": {"type": "boolean"},
+                            "walk_ins": {"type": "integer"}, "no_shows": {"type": "integer"},
+                            "transfers": {"type": "integer"}, "median_handling_s": _INT, "p90_handling_s": _INT,
+                            "counters": {"type": "array", "items": {"type": "string"}},
+                            "by_service": {"type": "array", "items": by_service}}}
+    wait_row = {"type": "object",
+                "required": ["service", "lane", "issued", "served", "no_shows", "median_wait_s", "p90_wait_s",
+                             "median_handling_s"],
+                "properties": {"service": {"type": "string"}, "lane": {"type": "string"},
+                               "issued": {"type": "integer"}, "served": {"type": "integer"},
+                               "no_shows": {"type": "integer"}, "cancelled": {"type": "integer"},
+                               "transfers": {"type": "integer"}, "median_wait_s": _INT, "p90_wait_s": _INT,
+                               "called_within_15_min_pct": _NUM, "no_show_pct": _NUM, "transfer_pct": _NUM,
+                               "median_handling_s": _INT}}
+    growth = {"type": "object", "properties": {"pts": _NUM, "growth_pct": _NUM}}
+    return {
+        "/reports/clerks": _report(
+            "The month's ranking of clerks by points (計點), with handling times", [_MONTH_Q],
+            {"type": "object", "required": ["month", "clerks"],
+             "properties": {"month": {"type": "string"}, "clerks": {"type": "array", "items": clerk}}}),
+        "/reports/waits": _report(
+            "Waits per service and lane, by hour, and arrivals by weekday and hour", [_day_q("from"), _day_q("to")],
+            {"type": "object", "required": ["from", "to", "services", "by_hour"],
+             "properties": {"from": {"type": "string"}, "to": {"type": "string"},
+                            "services": {"type": "array", "items": wait_row}, "all": {"type": "object"},
+                            "by_hour": {"type": "array", "items": {
+                                "type": "object", "required": ["hour", "issued"],
+                                "properties": {"hour": {"type": "integer"}, "issued": {"type": "integer"},
+                                               "median_wait_s": _INT}}},
+                            "heatmap": {"type": "array", "items": {"type": "object"}}}}),
+        "/reports/satisfaction": _report(
+            "The month's satisfaction by counter and clerk (target 90 %), trend and growth", [_MONTH_Q],
+            {"type": "object", "required": ["month", "ratings", "satisfied_pct", "target_pct"],
+             "properties": {"month": {"type": "string"}, "ratings": {"type": "integer"},
+                            "satisfied_pct": _NUM, "target_pct": {"type": "integer"},
+                            "trend": {"type": "array", "items": {"type": "object"}}, "mom": growth, "yoy": growth,
+                            "comments": {"type": "array", "items": {"type": "object"}}}}),
+        "/reports/day": _report(
+            "The day's visits per counter, for the secretary's review (業務督導表)", [_day_q("date")],
+            {"type": "object", "required": ["date", "counters"],
+             "properties": {"date": {"type": "string"}, "counters": {"type": "array", "items": {"type": "object"}}}}),
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     service_body = {"type": "object", "properties": {"service": {"type": "string"}}, "required": ["service"]}
     issue_body = {"type": "object", "properties": {"service": {"type": "string"}, "lane": {"type": "string"}},
@@ -303,26 +378,7 @@ def openapi_document() -> dict[str, Any]:
                                          "comment": {"type": "string", "maxLength": 500}}},
                     tag="satisfaction"),
             },
-            "/reports/clerks": {"get": {
-                **_op("The month's statistics per clerk: visits, walk-ins, no-shows, transfers, handling time", {
-                    "200": _json({"type": "object", "required": ["month", "clerks"],
-                                  "properties": {"month": {"type": "string"},
-                                                 "clerks": {"type": "array", "items": {"type": "object"}}}},
-                                 "The report"),
-                    **_errors(400, 401, 403)}, tag="reports"),
-                "parameters": [{"name": "month", "in": "query", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
-            }},
-            "/reports/satisfaction": {"get": {
-                **_op("The month's satisfaction by counter and clerk (target 90 %)", {
-                    "200": _json({"type": "object", "required": ["month", "ratings", "satisfied_pct", "target_pct"],
-                                  "properties": {"month": {"type": "string"}, "ratings": {"type": "integer"},
-                                                 "satisfied_pct": {"type": ["number", "null"]},
-                                                 "target_pct": {"type": "integer"}}}, "The report"),
-                    **_errors(400, 401, 403)}, tag="reports"),
-                "parameters": [{"name": "month", "in": "query", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}],
-            }},
+            **_report_paths(),
             "/devices/self/status": {"post": _op(
                 "A device reports its own health (a kiosk: paper near end, printer offline)",
                 {"200": _json({"type": "object", "required": ["device"], "properties": {"device": _DEVICE}},

@@ -25,6 +25,8 @@ class Service:
     private: bool = False
     # What screens and tickets show instead of the name of a private service.
     public_name: Text | None = None
+    # What one finished visit counts in the monthly ranking of clerks (計點).
+    points: float = 1.0
 
     @property
     def digits(self) -> int:
@@ -52,6 +54,16 @@ class Policy:
     mode: str = "strict"
     priority_run: int = 2
     max_wait_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """When the supervisor's view and the counter console warn, and what Erlang C advice aims at."""
+
+    wait_minutes: int = 30  # a citizen has waited longer than this
+    idle_minutes: int = 5  # an open counter has called nobody this long while its queue grew
+    target_wait_minutes: int = 10  # advice: this share of citizens called within this many minutes
+    service_level_pct: int = 80
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ class Office:
     public_url: str = ""
     demo: bool = False
     appointments: AppointmentRules = AppointmentRules()
+    alerts: Alerts = Alerts()
     _by_id: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,151 @@
+"""The report pages, the floor and the console's alerts in a real headless Chromium: axe, SVG charts, A4 print."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from browser import axe_violations, browser
+from conftest import ADMIN, KIOSK, ROOT, counter_auth
+
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 900}
+
+
+def add_user(db, name: str, role: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "server.cli", "user", "add", name, "--role", role, "--db", str(db),
+                        "--password-stdin"], cwd=ROOT, input="correct horse\n", capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+def seed(url: str) -> None:
+    """A few visits at counters 3 and 13 and a rating, through the API."""
+    for service, cid in (("general", "3"), ("general", "3"), ("english", "13")):
+        assert requests.post(url + "/api/v1/tickets", json={"service": service}, headers=KIOSK, timeout=10).ok
+        assert requests.post(f"{url}/api/v1/counters/{cid}/next", headers=counter_auth(cid), timeout=10).ok
+        assert requests.post(f"{url}/api/v1/counters/{cid}/finish", headers=counter_auth(cid), timeout=10).ok
+    r = requests.post(url + "/api/v1/counters/3/rating", json={"score": 4}, headers=counter_auth("3"), timeout=10)
+    assert r.status_code == 201
+    requests.post(url + "/api/v1/tickets", json={"service": "quick"}, headers=KIOSK, timeout=10)
+
+
+def log_in(page, url: str, name: str, counter: str | None = None) -> None:
+    page.goto(url + "/login")
+    page.fill("#name", name)
+    page.fill("#password", "correct horse")
+    page.select_option("#counter", counter or "")
+    page.click("button[type=submit]")
+
+
+@pytest.fixture
+def floor(hub_process):
+    add_user(hub_process.db, "boss", "supervisor")
+    add_user(hub_process.db, "amy", "clerk")
+    seed(hub_process.url)
+    return hub_process
+
+
+def this_month() -> str:
+    return datetime.now(ZoneInfo("Asia/Taipei")).strftime("%Y-%m")
+
+
+def test_report_pages_pass_axe_and_carry_labelled_svg_charts(floor):
+    url, month = floor.url, this_month()
+    roc = f"{int(month[:4]) - 1911}年{int(month[5:])}月"
+    with browser() as b:
+        page = b.new_page(viewport=DESK, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        charts = {"/reports/clerks": "積點排名", "/reports/waits": "各時段取號數",
+                  "/reports/satisfaction": "滿意比率趨勢"}
+        for path in ("/reports", "/reports/clerks", "/reports/waits", "/reports/satisfaction", "/reports/day"):
+            page.goto(url + path)
+            assert roc in page.locator("#title").inner_text() or path == "/reports", path
+            violations = axe_violations(page)
+            assert violations == [], (path, [(v["id"], v["help"]) for v in violations])
+            if path in charts:
+                svg = page.locator("svg[role=img]").first
+                svg.wait_for(timeout=5000)
+                assert charts[path] in svg.locator("title").text_content()
+                labelled = svg.get_attribute("aria-labelledby").split()
+                assert page.locator(f"#{labelled[0]}").text_content() == svg.locator("title").text_content()
+                assert svg.bounding_box()["height"] > 50  # drawn, not an empty box
+        # The export links download what the API gives.
+        page.goto(url + "/reports/clerks")
+        with page.expect_download() as dl:
+            page.click("a[href*='format=xlsx']")
+        assert dl.value.suggested_filename.endswith(f"{roc}.xlsx")
+        page.close()
+
+
+def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(floor, tmp_path):
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
+    url, month = floor.url, this_month()
+    with browser() as b:
+        page = b.new_page(viewport=DESK, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.goto(f"{url}/reports/clerks?month={month}")
+        pdf = tmp_path / "clerks.pdf"
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
+                           text=True, timeout=30, check=True).stdout
+    assert "承辦員績效評比" in first and f"{int(month[:4]) - 1911}年" in first
+    assert "名次" in first and "積點" in first and "counter-3" in first  # the table, with its rows
+    assert "下載 CSV" not in first and "登出" not in first  # no navigation on paper
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert "595.92 x 842.88 pts" in info or "595 x 842 pts" in info  # A4
+
+
+def test_the_floor_on_a_phone(floor):
+    url = floor.url
+    paper_out = {"state": "error", "code": "paper_out", "message": {"zh-TW": "出票機缺紙", "en": "Out of paper"}}
+    requests.post(url + "/api/v1/devices/self/status", headers=KIOSK, timeout=10, json=paper_out)
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.wait_for_selector("ul.alerts li.error:has-text('出票機缺紙')", timeout=10000)
+        assert page.locator("text=快速案件").count() >= 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
+        violations = axe_violations(page)
+        assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+
+def test_a_clerk_is_refused_the_reports(floor):
+    with browser() as b:
+        page = b.new_page(viewport=DESK, locale="zh-TW")
+        log_in(page, floor.url, "amy", "3")
+        page.wait_for_url(floor.url + "/console")
+        r = page.goto(floor.url + "/reports/clerks")
+        assert r.status == 403 and "沒有權限" in page.content()
+
+
+def test_the_console_shows_the_floors_alerts(floor):
+    alert = {"kind": "long_wait", "level": "warn", "service": "general",
+             "message": {"zh-TW": "綜合業務：已有民眾等候 41 分鐘", "en": "General: somebody has waited 41 min"}}
+    with browser() as b:
+        page = b.new_page(viewport={"width": 400, "height": 300}, locale="zh-TW")
+        # What the hub says after 41 minutes, without waiting 41 minutes.
+        page.route("**/console/api/alerts", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"alerts": [alert]})))
+        log_in(page, floor.url, "amy", "3")
+        page.wait_for_url(floor.url + "/console")
+        page.wait_for_selector("#alerts:has-text('已有民眾等候 41 分鐘')", timeout=10000)
+        assert axe_violations(page) == []
+
+
+def test_the_api_and_the_page_give_the_same_ranking(floor):
+    month = this_month()
+    api = requests.get(f"{floor.url}/api/v1/reports/clerks?month={month}", headers=ADMIN, timeout=10).json()
+    assert [c["clerk"] for c in api["clerks"]] == ["counter-3", "counter-13"]  # 2 points, then 1.5
+    assert [c["points"] for c in api["clerks"]] == [2, 1.5]
