@@ -24,7 +24,8 @@ PAPER_WIDTHS = {58: 384, 80: 576}  # paper mm -> printable dots at 203 dpi
 # checks that docs/configuration.md describes each one.
 KIOSK_KEYS: dict[str, tuple[str, ...]] = {
     "": ("kiosk", "buttons"),
-    "kiosk": ("fault_lamp", "paper_mm", "cooldown_s", "public_url", "footer", "printer"),
+    "kiosk": ("fault_lamp", "paper_mm", "cooldown_s", "public_url", "footer", "printer", "scanner",
+              "appointment_service"),
     "buttons": ("id", "service", "lane", "pin", "lamp"),
 }
 
@@ -54,6 +55,10 @@ class KioskConfig:
     # The ticket's last line; overrides the office's ticket_footer, which older hubs do not send.
     footer: Text | None = None
     printer: str = ""  # default printer SPEC when --printer is not given
+    # The USB barcode/QR scanner (a HID keyboard), read with evdev: /dev/input/by-id/...-event-kbd.
+    scanner: str = ""
+    # Buttons of this service are the 預約報到 button: with a screen they open the keypad.
+    appointment_service: str = "appointment"
 
     @property
     def width_px(self) -> int:
@@ -111,6 +116,12 @@ def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
         except PrinterSpecError as e:
             raise k.fail("printer", str(e)) from None
 
+    scanner = k.get("scanner", str, "")
+    if scanner and not scanner.startswith("/dev/input/"):
+        raise k.fail("scanner", f"must be an input device under /dev/input/, e.g. /dev/input/by-id/...-event-kbd "
+                                f"(got {scanner!r})")
+    appointment_service = k.ident("appointment_service") if "appointment_service" in k.data else "appointment"
+
     raw_buttons = top.items("buttons")
     if not raw_buttons:
         raise top.fail("buttons", "must list at least one button ([[buttons]])")
@@ -144,6 +155,8 @@ def parse_kiosk(data: dict[str, Any]) -> KioskConfig:
         public_url=public_url,
         footer=_footer(k, "footer"),
         printer=printer,
+        scanner=scanner,
+        appointment_service=appointment_service,
     )
 
 

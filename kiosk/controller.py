@@ -1,6 +1,9 @@
 """What the kiosk does when a button is pressed, and what its lamps and screen say. No GPIO, no threads.
 
 press -> cooldown -> printer status -> issue at the hub -> print -> (print again once) -> cancel.
+check-in CODE -> its shape -> printer status -> check in at the hub -> print -> (print again once); an
+appointment ticket that could not be printed is NOT cancelled (the booking is checked in at the hub):
+the citizen is told to ask at the counter, where the ticket is known by its number and booking code.
 Rules from issue #3: never fail silently, and never hand out a number the hub does not know: a
 ticket is printed only after the hub has issued it, and one that could not be printed is cancelled.
 Time comes in through `monotonic` so that tests decide when a cooldown has passed.
@@ -9,6 +12,7 @@ Time comes in through `monotonic` so that tests decide when a cooldown has passe
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -30,6 +34,19 @@ from .ticket_image import TicketContent, content_from_ticket, render_ticket
 log = logging.getLogger("jiaohao.kiosk")
 
 RESULT_SHOWN_S = 20.0  # how long the screen keeps saying what happened to the last press
+KEYPAD_IDLE_S = 60.0  # the keypad closes (its entry is forgotten) after this long untouched
+REFUSED_BLINK_S = 2.0  # a button that cannot be used now blinks this long when pressed
+CHECK_IN = "__check_in__"  # `busy` while a booking is checked in
+# What a booking code may look like; anything else (a scanner's garbage, a partial read) is "not found"
+# without asking the hub. Shared/CONTRACT.md does not fix a shape; both booking sites use short codes.
+CODE_RE = re.compile(r"[A-Za-z0-9-]{4,32}")
+DEFAULT_LATE_MINUTES = 15  # CONTRACT.md's [appointments] late_minutes default (the ministry's rule)
+
+
+def valid_code(raw: str) -> str | None:
+    """The booking code in `raw` (surrounding spaces dropped), or None when it cannot be one."""
+    code = raw.strip()
+    return code if CODE_RE.fullmatch(code) else None
 
 
 class Lamp(StrEnum):
@@ -49,6 +66,12 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"  # issued, printing failed twice, cancelled at the hub
     CANCEL_PENDING = "cancel_pending"  # as above, but the hub could not be told yet: it will be
     CANCEL_FAILED = "cancel_failed"  # as above, and the hub refused the cancel: staff must see to it
+    KEYPAD = "keypad"  # the check-in button opened the keypad: nothing issued yet
+    NOT_FOUND = "not_found"  # no such booking (404), or input that cannot be a booking code
+    TOO_EARLY = "too_early"  # check-in is not open yet: nothing issued
+    NOT_TODAY = "not_today"  # a booking for another day
+    APPOINTMENTS_ONLY = "appointments_only"  # an ordinary button in a session that takes bookings only
+    CHECKED_IN_NOT_PRINTED = "checked_in_not_printed"  # checked in at the hub, printing failed twice
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,26 @@ HUB_DOWN = Message("連不上叫號主機，暫停取號，請洽服務台",
 NEAR_END = Message("請按按鈕取號（紙張即將用完，請通知服務人員）",
                    "Press a button for your number (paper is running low: please tell the staff)", "warning")
 ALL_CLOSED = Message("目前沒有開放的服務", "No service is open now", "warning")
+APPOINTMENTS_ONLY = Message("本時段僅受理預約報到，請輸入或掃描預約代碼",
+                            "Appointments only now: type or scan your booking code", "warning")
+ENTER_CODE = Message("請輸入或掃描預約代碼", "Type or scan your booking code")
+NOT_FOUND = Message("查無此預約，請確認預約代碼或洽服務台",
+                    "Booking not found: check the code or ask at the front desk", "warning")
+NOT_TODAY = Message("此預約不是今天，請確認預約日期或洽服務台",
+                    "This booking is not for today: check its date or ask at the front desk", "warning")
+CHECK_IN_HUB_DOWN = Message("目前無法報到：連不上叫號主機，請稍後再試或洽服務台",
+                            "Cannot check in now: the queue server cannot be reached. Try again soon or ask at "
+                            "the front desk.", "error")
+_HHMM = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
+
+
+def too_early_message(hub_message: str) -> Message:
+    """409 too_early's message says from what time (CONTRACT.md); the screen says it in both languages."""
+    m = _HHMM.search(hub_message)
+    if not m:
+        return Message(f"尚未到報到時間：{hub_message}", f"Too early to check in: {hub_message}", "warning")
+    hm = f"{int(m.group(1)):02d}:{m.group(2)}"
+    return Message(f"尚未到報到時間，請於 {hm} 起報到", f"Too early: check-in opens at {hm}", "warning")
 
 
 class Controller:
@@ -132,6 +175,14 @@ class Controller:
         # Tickets issued but not printed whose cancel the hub has not confirmed yet.
         self.pending_cancels: list[dict[str, Any]] = []
         self.printed = 0
+        # Appointments (issue 11). The hub says when only bookings are served: `appointments_only` at the
+        # top of GET /services (the whole kiosk) or on a service entry (that service's buttons).
+        self.appointments_only = False
+        self.appointments_only_services: set[str] = set()
+        self.keypad_available = False  # a touch screen is drawn: the check-in button opens the keypad
+        self.keypad: str | None = None  # the code typed so far; None: the keypad is closed
+        self.keypad_at = 0.0
+        self.refused_until: dict[str, float] = {}  # buttons blinking "not now" after a press
 
     # -- what the person sees ------------------------------------------------------------------
 
@@ -143,10 +194,14 @@ class Controller:
         """Each button's lamp, and the fault lamp (on: cannot print; blinking: needs attention soon)."""
         with self._state:
             out: dict[str, Lamp] = {}
+            now = self.monotonic()
             for b in self.config.buttons:
-                if self.busy == b.id:
+                if self.busy == b.id or (self.busy == CHECK_IN and self.is_check_in(b)):
                     out[b.id] = Lamp.BLINK
-                elif self.busy or not self.can_print or self.service_open.get(b.service) is False:
+                elif now < self.refused_until.get(b.id, float("-inf")):
+                    out[b.id] = Lamp.BLINK  # "not this button now": the screen says why
+                elif (self.busy or not self.can_print or self.service_open.get(b.service) is False
+                      or self._only_check_in(b)):
                     out[b.id] = Lamp.OFF
                 else:
                     out[b.id] = Lamp.ON
@@ -157,6 +212,55 @@ class Controller:
             else:
                 fault = Lamp.OFF
             return out, fault
+
+    def is_check_in(self, b: Button) -> bool:
+        return b.service == self.config.appointment_service
+
+    def _only_check_in(self, b: Button) -> bool:
+        """An ordinary button while the hub serves only bookings (for the kiosk, or for its service)."""
+        return not self.is_check_in(b) and (self.appointments_only or b.service in self.appointments_only_services)
+
+    def keypad_entry(self) -> str | None:
+        """What the keypad shows (None: closed). Always open in an appointments-only session with a screen."""
+        with self._state:
+            return self._keypad_entry()
+
+    def _keypad_entry(self) -> str | None:
+        if not self.keypad_available:
+            return None
+        if self.keypad is not None and self.monotonic() - self.keypad_at >= KEYPAD_IDLE_S:
+            self.keypad = None  # walked away: the next person starts afresh
+        if self.keypad is None and self.appointments_only:
+            return ""
+        return self.keypad
+
+    def keypad_key(self, key: str) -> str | None:
+        """A key of the on-screen keypad: a digit or letter, "back", "clear", "cancel" or "ok".
+
+        Returns the code to check in on "ok" (the caller checks it in, off the drawing thread).
+        """
+        with self._state:
+            entry = self._keypad_entry()
+            if entry is None and key != "open":
+                return None
+            entry = entry or ""
+            self.keypad_at = self.monotonic()
+            done: str | None = None
+            if key == "back":
+                entry = entry[:-1]
+            elif key == "clear" or key == "open":
+                entry = ""
+            elif key == "cancel":
+                self.keypad = None
+                self.last_result = None
+            elif key == "ok":
+                done, entry = entry, ""
+            elif len(key) == 1 and key.isalnum() and len(entry) < 32:
+                entry += key
+            if key != "cancel":
+                self.keypad = entry
+        self._changed()
+        return done
 
     def message(self) -> Message:
         with self._state:
@@ -188,6 +292,10 @@ class Controller:
             return HUB_DOWN
         if self.service_open and not any(self.service_open.get(b.service) for b in self.config.buttons):
             return ALL_CLOSED
+        if self.appointments_only:
+            return APPOINTMENTS_ONLY
+        if self._keypad_entry() is not None:
+            return ENTER_CODE
         return NEAR_END if self.paper_near_end else READY
 
     def status(self) -> dict[str, Any]:
@@ -275,8 +383,10 @@ class Controller:
                     self.hub_public_url = (office.public_url or "").rstrip("/")
                     self.hub_footer = office.ticket_footer  # hubs from before it was added do not send it
                 services = state["services"]
+                only = state.get("appointments_only")
             else:
-                services = self.hub.services()
+                answer = self.hub.services_answer()
+                services, only = answer["services"], answer.get("appointments_only")
         except HubRefused as e:
             self._hub_down(e.message or e.code, refused=True)
             return
@@ -289,6 +399,9 @@ class Controller:
             self.hub_ok, self.hub_problem = True, None
             self.service_open = {s["id"]: bool(s.get("open")) for s in services}
             self.services = {s["id"]: s for s in services}
+            # Absent (a hub from before appointments): ordinary sessions. Only a real true counts.
+            self.appointments_only = only is True
+            self.appointments_only_services = {s["id"] for s in services if s.get("appointments_only") is True}
 
     def _hub_down(self, why: str, refused: bool) -> None:
         with self._state:
@@ -338,6 +451,27 @@ class Controller:
             now = self.monotonic()
             if self.busy:
                 return PressResult(Outcome.BUSY, PRINTING)
+            if self._only_check_in(button):
+                # Nothing is issued: the lamp blinks "not this one" and the screen says what is possible.
+                self.refused_until[button.id] = now + REFUSED_BLINK_S
+                result = PressResult(Outcome.APPOINTMENTS_ONLY, APPOINTMENTS_ONLY)
+                self.last_result, self.last_result_at = result, now
+            elif self.is_check_in(button) and self.keypad_available:
+                # With a screen, the check-in button asks for the code; without one it prints an ordinary
+                # ticket of the appointment service, so that a volunteer can help (issue 11).
+                self.keypad, self.keypad_at = "", now
+                self.last_result = None
+                result = PressResult(Outcome.KEYPAD, ENTER_CODE)
+            else:
+                result = None
+            if result is not None:
+                log.info("button %s: %s", button.id, result.outcome)
+        if result is not None:
+            self._changed()
+            return result
+        with self._state:
+            if self.busy:
+                return PressResult(Outcome.BUSY, PRINTING)
             if not ignore_cooldown and now < self.quiet_until.get(button.id, float("-inf")):
                 log.debug("button %s: press within the cooldown ignored", button.id)
                 return PressResult(Outcome.IGNORED, self.last_result.message if self.last_result else READY)
@@ -362,20 +496,28 @@ class Controller:
         log.info("button %s: %s: %s", button.id, result.outcome, result.message)
         return result
 
-    def _press(self, b: Button) -> PressResult:
-        if self.service_open.get(b.service) is False and self.hub_ok:
-            return PressResult(Outcome.CLOSED, Message("此項服務目前暫停，請洽服務台",
-                                                       "This service is closed now. Please ask at the front desk.",
-                                                       "warning"))
+    def _ready(self) -> PressResult | None:
+        """Printer and hub checked before anything is issued; a result when nothing can be."""
         status = self._check_printer()
         if not status.can_print:
             return PressResult(Outcome.PRINTER_FAULT, PRINTER_MESSAGES[status])
         if self.office is None:
             self._check_hub()
             if self.hub_problem:
-                return PressResult(Outcome.HUB_REFUSED, self._standing_message())
+                with self._state:
+                    return PressResult(Outcome.HUB_REFUSED, self._standing_message())
             if self.office is None:
                 return self._no_hub()
+        return None
+
+    def _press(self, b: Button) -> PressResult:
+        if self.service_open.get(b.service) is False and self.hub_ok:
+            return PressResult(Outcome.CLOSED, Message("此項服務目前暫停，請洽服務台",
+                                                       "This service is closed now. Please ask at the front desk.",
+                                                       "warning"))
+        not_ready = self._ready()
+        if not_ready:
+            return not_ready
         key = self.new_key()
         try:
             ticket, created = self.hub.issue(b.service, b.lane, key, deadline_s=self.issue_deadline_s)
@@ -396,6 +538,69 @@ class Controller:
             log.info("button %s: the hub had already issued %s for this press", b.id, ticket["number"])
         return self._print(ticket)
 
+    # -- a check-in --------------------------------------------------------------------------------
+
+    def check_in(self, raw: str) -> PressResult:
+        """One booking code (typed, scanned, or from `jiaohao kiosk check-in`) checked in and printed."""
+        with self._state:
+            if self.busy:
+                return PressResult(Outcome.BUSY, PRINTING)
+            self.busy = CHECK_IN
+            self.keypad = None
+        self._changed()
+        result = PressResult(Outcome.HUB_REFUSED,
+                             Message("報到失敗，請洽服務台", "Check-in failed. Please ask at the front desk.", "error"))
+        try:
+            with self._io:
+                result = self._check_in(raw)
+        except Exception:
+            log.exception("check-in: unexpected failure")
+            raise
+        finally:
+            with self._state:
+                self.busy = None
+                self.last_result, self.last_result_at = result, self.monotonic()
+                if result.outcome in (Outcome.NOT_FOUND, Outcome.TOO_EARLY, Outcome.NOT_TODAY):
+                    self.keypad, self.keypad_at = "", self.monotonic()  # let them type it again
+            self._changed()
+        log.info("check-in: %s: %s", result.outcome, result.message)
+        return result
+
+    def _check_in(self, raw: str) -> PressResult:
+        code = valid_code(raw)
+        if code is None:
+            # A scanner's garbage or a partial read: said like an unknown code, never sent to the hub.
+            log.info("check-in: %r cannot be a booking code", raw[:40])
+            return PressResult(Outcome.NOT_FOUND, NOT_FOUND)
+        not_ready = self._ready()
+        if not_ready:
+            return not_ready
+        try:
+            answer, created = self.hub.check_in(code, self.new_key(), deadline_s=self.issue_deadline_s)
+        except HubUnreachable as e:
+            # No orphan to cancel: if the hub did check it in, the same code again gives the same ticket.
+            log.warning("check-in %s: no answer from the hub: %s", code, e)
+            with self._state:
+                self.hub_ok = False
+            return PressResult(Outcome.HUB_UNREACHABLE, CHECK_IN_HUB_DOWN)
+        except HubRefused as e:
+            log.info("check-in %s: %s", code, e)
+            if e.code == "unknown_appointment" or e.status == 404:
+                return PressResult(Outcome.NOT_FOUND, NOT_FOUND)
+            if e.code == "too_early":
+                return PressResult(Outcome.TOO_EARLY, too_early_message(e.message))
+            if e.code == "not_today":
+                return PressResult(Outcome.NOT_TODAY, NOT_TODAY)
+            log.error("check-in %s: the hub refused: %s", code, e)
+            return PressResult(Outcome.HUB_REFUSED, Message(
+                "無法報到，請洽服務台", "Cannot check in. Please ask at the front desk.", "error"))
+        with self._state:
+            self.hub_ok = True
+        ticket, appointment = answer["ticket"], answer.get("appointment") or {}
+        if not created:
+            log.info("check-in %s: already checked in as %s: printing it again", code, ticket["number"])
+        return self._print(ticket, appointment=appointment)
+
     def _no_hub(self) -> PressResult:
         return PressResult(Outcome.HUB_UNREACHABLE, Message(
             "目前無法取號：連不上叫號主機，請洽服務台",
@@ -405,16 +610,21 @@ class Controller:
         base = self.config.public_url or self.hub_public_url or self.server_url
         return f"{base}/s/{ticket_id}"
 
-    def ticket_content(self, ticket: dict[str, Any]) -> TicketContent:
+    def ticket_content(self, ticket: dict[str, Any], appointment: dict[str, Any] | None = None) -> TicketContent:
         assert self.office
+        lapsed = None
+        if appointment and appointment.get("status") == "lapsed":
+            late = appointment.get("late_minutes")
+            late = late if isinstance(late, int) else DEFAULT_LATE_MINUTES
+            lapsed = Text(f"已逾預約時間 {late} 分鐘，改為現場候位", f"More than {late} min late: you now wait in line")
         return content_from_ticket(ticket, self.office, self.status_url(ticket["id"]),
-                                   self.config.footer or self.hub_footer)
+                                   self.config.footer or self.hub_footer, note=lapsed)
 
-    def _print(self, ticket: dict[str, Any]) -> PressResult:
+    def _print(self, ticket: dict[str, Any], appointment: dict[str, Any] | None = None) -> PressResult:
         number = ticket["number"]
         error: Exception | None = None
         try:
-            image = self.render(self.ticket_content(ticket), self.config.width_px)
+            image = self.render(self.ticket_content(ticket, appointment), self.config.width_px)
         except Exception as e:  # a missing font: nothing can be printed, so the number must go
             log.exception("ticket %s: cannot render", number)
             image, error = None, e
@@ -434,7 +644,22 @@ class Controller:
             with self._state:
                 self.printed += 1
             msg = Message(f"請取號碼牌 {number}", f"Please take your ticket {number}")
+            if appointment and appointment.get("status") == "lapsed":
+                msg = Message(f"已逾預約時間，改為現場候位，請取號碼牌 {number}",
+                              f"Too late for the booking: you now wait in line. Please take your ticket {number}")
+            elif appointment:
+                msg = Message(f"報到完成，請取號碼牌 {number}", f"Checked in. Please take your ticket {number}")
             return PressResult(Outcome.PRINTED, msg, ticket)
+        if appointment:
+            # Not cancelled: the booking is checked in at the hub and the ticket will be called. A clerk
+            # finds it by its number (said here) or by the booking code, and the same code again at the
+            # kiosk prints the same ticket once the printer is fixed.
+            log.error("ticket %s (booking %s): checked in but not printed (%s): not cancelled",
+                      number, appointment.get("code"), error)
+            return PressResult(Outcome.CHECKED_IN_NOT_PRINTED, Message(
+                f"列印失敗，但已完成報到，號碼 {number}，請洽服務台",
+                f"Printing failed, but you are checked in as number {number}. Please ask at the front desk.",
+                "error"), ticket)
         log.error("ticket %s: not printed (%s): cancelling it at the hub", number, error)
         try:
             self.hub.cancel(ticket["id"])

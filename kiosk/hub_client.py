@@ -1,4 +1,4 @@
-"""The kiosk's side of the HTTP API: issue (with Idempotency-Key), cancel, office facts, services.
+"""The kiosk's side of the HTTP API: issue (with Idempotency-Key), check-in, cancel, office facts, services.
 
 Retries use backoff bounded by a deadline: an elderly person stands at the kiosk, so after the
 deadline the kiosk says "no ticket" rather than keep them waiting. A retried issue always carries the
@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -92,6 +93,16 @@ class HubClient:
                           headers={"Idempotency-Key": key})
         return r["ticket"], bool(r["_created"])
 
+    def check_in(self, code: str, key: str, deadline_s: float = 15.0) -> tuple[dict[str, Any], bool]:
+        """POST /appointments/{code}/check-in: `{"ticket", "appointment"}`, and whether it was new (201).
+
+        The same code again gives the same ticket (200), so a retry after a lost answer is harmless;
+        the Idempotency-Key is sent anyway, for a hub that keys its replies on it.
+        """
+        r = self._request("POST", f"/api/v1/appointments/{quote(code, safe='')}/check-in", deadline_s,
+                          headers={"Idempotency-Key": key})
+        return r, bool(r.pop("_created"))
+
     def cancel(self, ticket_id: str, deadline_s: float = 10.0) -> dict[str, Any]:
         return self._request("POST", f"/api/v1/tickets/{ticket_id}/cancel", deadline_s)["ticket"]  # type: ignore[no-any-return]
 
@@ -104,7 +115,11 @@ class HubClient:
                       json={"state": state, "code": code, "message": message})
 
     def services(self, deadline_s: float = 3.0) -> list[dict[str, Any]]:
-        return self._request("GET", "/api/v1/services", deadline_s)["services"]  # type: ignore[no-any-return]
+        return self.services_answer(deadline_s)["services"]  # type: ignore[no-any-return]
+
+    def services_answer(self, deadline_s: float = 3.0) -> dict[str, Any]:
+        """GET /services whole: its top level may say `appointments_only` (a session for bookings only)."""
+        return self._request("GET", "/api/v1/services", deadline_s)
 
 
 def _answer(r: requests.Response) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class TicketContent:
     issued_at: datetime  # in the office's local time
     status_url: str
     footer: Text | None = None
+    appointment_slot: datetime | None = None  # a checked-in booking's slot (office-local): printed as 預約
+    note: Text | None = None  # one line saying why, e.g. a booking that lapsed became an ordinary ticket
 
 
 def _text(value: Any, fallback: str) -> Text:
@@ -42,7 +44,7 @@ def _text(value: Any, fallback: str) -> Text:
 
 
 def content_from_ticket(
-    ticket: dict[str, Any], office: Text, status_url: str, footer: Text | None
+    ticket: dict[str, Any], office: Text, status_url: str, footer: Text | None, note: Text | None = None
 ) -> TicketContent:
     """The hub's Ticket JSON (with its extensions) to what goes on paper.
 
@@ -52,6 +54,10 @@ def content_from_ticket(
     rng = ticket.get("estimated_wait_range_s")
     lane = ticket.get("lane_name")
     priority = bool(ticket.get("priority"))
+    appointment = ticket.get("appointment")
+    slot = None
+    if isinstance(appointment, dict) and isinstance(appointment.get("slot"), str):
+        slot = _slot(appointment["slot"], ticket["issued_at"])
     return TicketContent(
         office=office,
         service=_text(ticket.get("service_name"), "服務 Service"),
@@ -63,7 +69,22 @@ def content_from_ticket(
         issued_at=datetime.fromisoformat(ticket["issued_at"]),
         status_url=status_url,
         footer=footer,
+        appointment_slot=slot,
+        note=note,
     )
+
+
+def _slot(slot: str, issued_at: str) -> datetime | None:
+    """The slot as the hub sends it ("YYYY-MM-DD HH:MM" office-local, or ISO-8601); None if unreadable."""
+    try:
+        return datetime.fromisoformat(slot.replace(" ", "T"))
+    except ValueError:
+        pass
+    try:  # a bare HH:MM: the day of the check-in
+        t = datetime.strptime(slot, "%H:%M")
+        return datetime.fromisoformat(issued_at).replace(hour=t.hour, minute=t.minute, second=0, microsecond=0)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=64)
@@ -226,7 +247,19 @@ def render_ticket(t: TicketContent, width: int = 576) -> Image.Image:
     if t.priority and t.lane:
         c.space(6)
         c.banner(f"優先 {t.lane.zh}  Priority: {t.lane.en}", c.px(0.050))
+    if t.appointment_slot:
+        c.space(6)
+        c.banner("預約 Appointment", c.px(0.050))
     c.big(t.number)
+    if t.appointment_slot:
+        s = t.appointment_slot
+        c.lines(f"預約時段 {roc_date(s)} {s:%H:%M}", c.px(0.048), bold=True, gap=0.1)
+        c.lines(f"Appointment {s:%Y-%m-%d} {s:%H:%M}", c.px(0.036))
+        c.space(4)
+    if t.note:
+        c.lines(t.note.zh, c.px(0.044), bold=True, gap=0.1)
+        c.lines(t.note.en, c.px(0.034))
+        c.space(4)
     for line in wait_text(t.ahead, t.wait_range_s):
         c.lines(line.zh, c.px(0.052), bold=True, gap=0.1)
         c.lines(line.en, c.px(0.036))

@@ -36,6 +36,7 @@ class FakeHub:
         self.cancelled: list[str] = []
         self.open = {"general": True, "quick": True}
         self.reports: list[tuple[str, str]] = []
+        self.appointments_only: bool | None = None  # GET /services' top-level flag; None: not sent
 
     def report_status(self, state: str, code: str, message: dict[str, str], deadline_s: float = 3.0) -> None:
         if self.down:
@@ -51,6 +52,12 @@ class FakeHub:
         if self.down:
             raise HubUnreachable("down")
         return [{"id": k, "open": v} for k, v in self.open.items()]
+
+    def services_answer(self, deadline_s: float = 3.0) -> dict[str, Any]:
+        answer: dict[str, Any] = {"services": self.services(deadline_s)}
+        if self.appointments_only is not None:
+            answer["appointments_only"] = self.appointments_only
+        return answer
 
     def issue(self, service: str, lane: str, key: str, deadline_s: float = 15.0) -> tuple[dict[str, Any], bool]:
         self.issue_calls.append(key)

@@ -1,0 +1,237 @@
+"""Booking check-in at the kiosk (issue 11) against a fake hub that answers as CONTRACT.md "Appointments" says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PIL import ImageChops
+from test_kiosk_controller import CONFIG, Clock, FakeHub
+
+from kiosk.controller import Controller, Lamp, Outcome, valid_code
+from kiosk.escpos_decode import decode
+from kiosk.hub_client import HubRefused, HubUnreachable
+from kiosk.printer import SimulatedPrinter
+from kiosk.ticket_image import render_ticket
+
+KIOSK = CONFIG.__class__(**{**CONFIG.__dict__, "buttons": (*CONFIG.buttons, CONFIG.buttons[0].__class__(
+    "appointment", "appointment", "normal", 13, 19))})
+
+
+class BookingHub(FakeHub):
+    """FakeHub with bookings: code -> (slot, state), state one of ok | early | late | other_day."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open["appointment"] = True
+        self.bookings: dict[str, tuple[str, str]] = {"R1234": ("2026-11-22 09:30", "ok"),
+                                                     "LATE-77": ("2026-11-22 08:30", "late"),
+                                                     "EARLY9": ("2026-11-22 11:00", "early"),
+                                                     "TMRW1": ("2026-11-23 09:00", "other_day")}
+        self.checked: dict[str, dict[str, Any]] = {}
+        self.check_in_calls: list[str] = []
+
+    def check_in(self, code: str, key: str, deadline_s: float = 15.0) -> tuple[dict[str, Any], bool]:
+        self.check_in_calls.append(code)
+        if self.down:
+            raise HubUnreachable("down")
+        if code not in self.bookings:
+            raise HubRefused(404, "unknown_appointment", f"no booking {code}")
+        slot, state = self.bookings[code]
+        if state == "early":
+            raise HubRefused(409, "too_early", "check-in opens at 10:30 (slot 11:00)")
+        if state == "other_day":
+            raise HubRefused(409, "not_today", "the booking is for 2026-11-23")
+        if code in self.checked:
+            return self.checked[code], False
+        ticket, _ = self.issue("appointment", "normal", f"appt-{code}")
+        status = "lapsed" if state == "late" else "checked_in"
+        if status == "checked_in":
+            ticket["appointment"] = {"code": code, "slot": slot}
+            self.tickets[ticket["id"]]["appointment"] = ticket["appointment"]
+        answer = {"ticket": ticket, "appointment": {"code": code, "service": "appointment", "slot": slot,
+                                                    "status": status}}
+        self.checked[code] = answer
+        return answer, True
+
+
+@pytest.fixture
+def kit():
+    hub, printer, clock = BookingHub(), SimulatedPrinter(), Clock()
+    keys = iter(f"key-{i}" for i in range(1000))
+    c = Controller(KIOSK, hub, printer, server_url="http://hub:8600", monotonic=clock, new_key=lambda: next(keys))
+    c.refresh()
+    return c, hub, printer, clock
+
+
+def printed_image(printer: SimulatedPrinter, i: int = -1):
+    d = decode(printer.printed[i])
+    assert len(d.tickets) == 1 and d.tickets[0].cut
+    return d.tickets[0].image.convert("1")
+
+
+def same_picture(a, b) -> bool:
+    return a.size == b.size and ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
+
+
+def test_code_shape() -> None:
+    assert valid_code(" R1234\n") == "R1234" and valid_code("ab-12") == "ab-12"
+    for bad in ("", "12", "x" * 33, "R12 34", "R1234\x1b", "預約1234", "R1234;DROP"):
+        assert valid_code(bad) is None, bad
+
+
+def test_check_in_prints_an_appointment_ticket_with_its_slot(kit) -> None:
+    c, hub, printer, _ = kit
+    r = c.check_in("R1234")
+    assert r.outcome == Outcome.PRINTED and r.ticket and r.ticket["appointment"]["slot"] == "2026-11-22 09:30"
+    assert "報到完成" in r.message.zh and r.ticket["number"] in r.message.en
+    content = c.ticket_content(r.ticket)
+    assert content.appointment_slot is not None and content.appointment_slot.strftime("%H:%M") == "09:30"
+    assert content.note is None
+    # The bytes on paper are that ticket: the decoded raster is the render of that content, pixel for pixel,
+    # and it is not the ordinary ticket (the 預約 banner and the slot line are on it).
+    got = printed_image(printer)
+    assert same_picture(got, render_ticket(content, 576))
+    plain = render_ticket(c.ticket_content({k: v for k, v in r.ticket.items() if k != "appointment"}), 576)
+    assert got.height > plain.height + 60
+
+
+def test_the_same_code_again_prints_the_same_ticket(kit) -> None:
+    c, hub, printer, clock = kit
+    first = c.check_in("R1234")
+    again = c.check_in("R1234")
+    assert again.outcome == Outcome.PRINTED and again.ticket["id"] == first.ticket["id"]
+    assert len(hub.tickets) == 1 and len(printer.printed) == 2
+
+
+def test_a_lapsed_booking_prints_an_ordinary_ticket_saying_why(kit) -> None:
+    c, hub, printer, _ = kit
+    r = c.check_in("LATE-77")
+    assert r.outcome == Outcome.PRINTED and "appointment" not in r.ticket
+    assert "現場候位" in r.message.zh and "wait in line" in r.message.en
+    content = c.ticket_content(r.ticket, {"status": "lapsed"})
+    assert content.appointment_slot is None
+    assert content.note.zh == "已逾預約時間 15 分鐘，改為現場候位"
+    assert content.note.en == "More than 15 min late: you now wait in line"
+    got = printed_image(printer)
+    assert same_picture(got, render_ticket(content, 576))
+    assert not same_picture(got, render_ticket(c.ticket_content(r.ticket), 576))  # the line is on paper
+
+
+@pytest.mark.parametrize(("code", "outcome", "zh", "en"), [
+    ("NOPE1", Outcome.NOT_FOUND, "查無此預約", "Booking not found"),
+    ("EARLY9", Outcome.TOO_EARLY, "10:30", "check-in opens at 10:30"),
+    ("TMRW1", Outcome.NOT_TODAY, "不是今天", "not for today"),
+])
+def test_refusals_print_nothing_and_say_why(kit, code: str, outcome: Outcome, zh: str, en: str) -> None:
+    c, hub, printer, _ = kit
+    r = c.check_in(code)
+    assert r.outcome == outcome and zh in r.message.zh and en in r.message.en
+    assert printer.printed == [] and hub.tickets == {}
+    assert c.message() == r.message  # the screen says it
+
+
+@pytest.mark.parametrize("garbage", ["8f3a9c0e1b7d4f2a6c5e9b8d7a6f5e4d3c2b1a0f9e8d7c6b5a4", "R1", "R12\x00\x07",
+                                     "http://evil/?x=<script>", ""])
+def test_scanner_garbage_is_not_found_and_never_reaches_the_hub(kit, garbage: str) -> None:
+    c, hub, printer, _ = kit
+    r = c.check_in(garbage)
+    assert r.outcome == Outcome.NOT_FOUND and "查無此預約" in r.message.zh and "not found" in r.message.en
+    assert hub.check_in_calls == [] and printer.printed == []
+
+
+def test_printer_checked_before_the_hub_is_asked(kit) -> None:
+    c, hub, printer, _ = kit
+    printer.fault = "paper_out"
+    r = c.check_in("R1234")
+    assert r.outcome == Outcome.PRINTER_FAULT and hub.check_in_calls == [] and not hub.checked
+
+
+def test_hub_gone_prints_nothing_and_the_same_code_works_later(kit) -> None:
+    c, hub, printer, _ = kit
+    hub.down = True
+    r = c.check_in("R1234")
+    assert r.outcome == Outcome.HUB_UNREACHABLE and "cannot be reached" in r.message.en and printer.printed == []
+    assert c.orphans == [] and c.pending_cancels == []  # nothing to cancel: a check-in is idempotent
+    hub.down = False
+    c.refresh()
+    assert c.check_in("R1234").outcome == Outcome.PRINTED
+
+
+def test_a_failed_print_keeps_the_check_in_and_sends_them_to_the_counter(kit) -> None:
+    c, hub, printer, _ = kit
+    printer.fault = "fail_print"
+    r = c.check_in("R1234")
+    assert r.outcome == Outcome.CHECKED_IN_NOT_PRINTED
+    assert hub.cancelled == [] and c.pending_cancels == []  # never cancelled: the booking stays checked in
+    assert r.ticket["number"] in r.message.zh and "checked in" in r.message.en and "front desk" in r.message.en
+    printer.fault = None
+    again = c.check_in("R1234")  # once the printer works, the same code prints the same ticket
+    assert again.outcome == Outcome.PRINTED and again.ticket["id"] == r.ticket["id"]
+
+
+def test_a_print_failing_once_is_retried(kit) -> None:
+    c, hub, printer, _ = kit
+    printer.fault = "fail_print_once"
+    assert c.check_in("R1234").outcome == Outcome.PRINTED and len(printer.printed) == 1
+
+
+def test_check_in_button_without_a_screen_prints_an_ordinary_ticket(kit) -> None:
+    c, hub, printer, _ = kit
+    r = c.press("appointment")
+    assert r.outcome == Outcome.PRINTED and r.ticket["service"] == "appointment" and "appointment" not in r.ticket
+
+
+def test_check_in_button_with_a_screen_opens_the_keypad(kit) -> None:
+    c, hub, printer, clock = kit
+    c.keypad_available = True
+    r = c.press("appointment")
+    assert r.outcome == Outcome.KEYPAD and hub.tickets == {} and c.keypad_entry() == ""
+    assert "預約代碼" in c.message().zh
+    for k in "R12345":
+        assert c.keypad_key(k) is None
+    c.keypad_key("back")
+    assert c.keypad_entry() == "R1234"
+    code = c.keypad_key("ok")
+    assert code == "R1234"
+    assert c.check_in(code).outcome == Outcome.PRINTED
+    assert c.keypad_entry() is None  # closed after a check-in
+    c.press("appointment")
+    c.keypad_key("9")
+    clock.t += 61  # walked away
+    assert c.keypad_entry() is None
+
+
+def test_appointments_only_offers_only_check_in(kit) -> None:
+    c, hub, printer, clock = kit
+    hub.appointments_only = True
+    c.refresh()
+    lamps, _ = c.lamps()
+    assert lamps["appointment"] == Lamp.ON and lamps["general"] == Lamp.OFF and lamps["quick"] == Lamp.OFF
+    assert "僅受理預約報到" in c.message().zh and "Appointments only" in c.message().en
+    r = c.press("general")
+    assert r.outcome == Outcome.APPOINTMENTS_ONLY and hub.tickets == {}
+    assert c.lamps()[0]["general"] == Lamp.BLINK and "Appointments only" in c.message().en
+    clock.t += 2.1
+    assert c.lamps()[0]["general"] == Lamp.OFF
+    c.keypad_available = True
+    assert c.keypad_entry() == ""  # with a screen, the keypad is always there
+    assert c.check_in("R1234").outcome == Outcome.PRINTED
+    hub.appointments_only = None  # a hub that does not send the field: ordinary sessions
+    c.refresh()
+    assert c.lamps()[0]["general"] == Lamp.ON
+
+
+def test_appointments_only_on_a_service_entry_closes_only_its_buttons(kit) -> None:
+    c, hub, *_ = kit
+    original = hub.services
+
+    def services(deadline_s: float = 3.0) -> list[dict[str, Any]]:
+        return [{**s, "appointments_only": s["id"] == "general"} for s in original(deadline_s)]
+
+    hub.services = services  # type: ignore[method-assign]
+    c.refresh()
+    lamps, _ = c.lamps()
+    assert lamps["general"] == Lamp.OFF and lamps["elderly"] == Lamp.OFF and lamps["quick"] == Lamp.ON
+    assert c.press("quick").outcome == Outcome.PRINTED
+    assert c.press("elderly").outcome == Outcome.APPOINTMENTS_ONLY
