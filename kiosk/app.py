@@ -55,6 +55,33 @@ class KioskApp:
         self.controller = Controller(config, hub, printer, server_url=server_url, on_change=self.show, **extra)
         self.panel = Panel(config, pins, on_press=self._pressed)
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        if config.scanner:
+            threading.Thread(target=self._scan, name="scanner", daemon=True).start()
+
+    def _scan(self) -> None:
+        """The USB scanner's codes are check-ins; a scanner that cannot be read is said once, and the kiosk goes on."""
+        from .scanner import ScannerError, read_scanner
+
+        try:
+            read_scanner(self.config.scanner, self.check_in, self.stop_event)
+        except ScannerError as e:
+            log.error("%s", e)
+            if self.out is not None:
+                print(f"jiaohao kiosk: warning: {e}; going on without it", file=self.out, flush=True)
+        except Exception:
+            log.exception("scanner %s failed; going on without it", self.config.scanner)
+
+    def check_in(self, code: str) -> None:
+        """A booking code from the keypad or the scanner, checked in on its own thread (the screen keeps drawing)."""
+        t = threading.Thread(target=self._check_in, args=(code,), name="check-in", daemon=True)
+        self.presses = [p for p in self.presses if p.is_alive()] + [t]
+        t.start()
+
+    def _check_in(self, code: str) -> None:
+        try:
+            self.controller.check_in(code)
+        except Exception:
+            log.exception("check-in failed")
 
     def _warm_up(self) -> None:
         """Open the fonts before the first citizen presses: the first ticket took 200-300 ms more."""

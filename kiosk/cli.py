@@ -1,4 +1,4 @@
-"""`jiaohao kiosk`, `jiaohao kiosk press BUTTON` and `jiaohao kiosk preview --out FILE`.
+"""`jiaohao kiosk`, `jiaohao kiosk press BUTTON`, `jiaohao kiosk check-in CODE` and `jiaohao kiosk preview`.
 
 Imports are lazy: building the parser imports nothing heavy, `preview` never touches GPIO or the
 network, and nothing here imports Flask, nor pygame unless the screen is asked for (--screen or
@@ -76,6 +76,12 @@ def add_parser(subparsers: Any, office_sample: OfficeSample) -> argparse.Argumen
     p.add_argument("button", metavar="BUTTON", help="a button id from the kiosk file")
     _options(p, sub=True)
     p.set_defaults(func=_press)
+
+    c = actions.add_parser("check-in", help="check in one booking by its code, print its ticket, then exit "
+                                            "(0 printed, 1 not)")
+    c.add_argument("code", metavar="CODE", help="the booking code (as typed on the keypad or scanned)")
+    _options(c, sub=True)
+    c.set_defaults(func=_check_in)
 
     v = actions.add_parser("preview", help="render a sample ticket to a PNG without a printer or hub")
     v.add_argument("--out", metavar="FILE", required=True, help="the PNG to write")
@@ -190,6 +196,21 @@ def _press(args: argparse.Namespace) -> int:
     if c.pending_cancels:
         extra = f" (ticket {c.pending_cancels[0]['number']} could not be cancelled at the hub: cancel it at a counter)"
     return _say_fail(f"no ticket ({result.outcome}): {result.message.en} / {result.message.zh}{extra}")
+
+
+def _check_in(args: argparse.Namespace) -> int:
+    from .controller import Controller
+
+    s = _Setup(args)
+    c = Controller(s.config, s.hub, s.printer, server_url=s.server, issue_deadline_s=10.0)
+    c.refresh()
+    result = c.check_in(args.code)
+    s.printer.close()
+    if result.printed:
+        assert result.ticket
+        print(f"printed {result.ticket['number']} (booking {args.code}): {result.message}")
+        return 0
+    return _say_fail(f"no ticket ({result.outcome}): {result.message.en} / {result.message.zh}")
 
 
 def _preview(args: argparse.Namespace) -> int:
