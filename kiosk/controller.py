@@ -255,7 +255,7 @@ class Controller:
                 self.last_result = None
             elif key == "ok":
                 done, entry = entry, ""
-            elif len(key) == 1 and key.isalnum() and len(entry) < 32:
+            elif len(key) == 1 and (key.isascii() and key.isalnum() or key == "-") and len(entry) < 32:
                 entry += key
             if key != "cancel":
                 self.keypad = entry

@@ -27,7 +27,16 @@ from display.layout import Box
 from server.wire.text import Text
 
 from .controller import Lamp, Message
-from .screen_layout import DEFAULT_SIZE, RowBoxes, ScreenLayout, box_at, screen_layout, two_lines
+from .screen_layout import (
+    DEFAULT_SIZE,
+    KeypadLayout,
+    RowBoxes,
+    ScreenLayout,
+    box_at,
+    keypad_layout,
+    screen_layout,
+    two_lines,
+)
 from .screen_model import NO_DATA, ButtonView, IssuedView, ScreenModel, build_model
 
 if TYPE_CHECKING:
@@ -51,8 +60,12 @@ LINE: Color = (96, 96, 96)
 class Frame:
     """What one draw put where: every text with its box (for tests and for a look by eye)."""
 
-    layout: ScreenLayout
+    layout: ScreenLayout | KeypadLayout
     drawn: list[Drawn]
+
+    def key_at(self, x: float, y: float) -> str | None:
+        """The keypad key under a touch at screen pixel (x, y), when the keypad is shown."""
+        return self.layout.key_at(x, y) if isinstance(self.layout, KeypadLayout) else None
 
     def named(self, name: str) -> Drawn | None:
         return next((d for d in self.drawn if d.name == name), None)
@@ -75,6 +88,8 @@ class KioskScreen:
         import pygame
 
         w, h = surface.get_size()
+        if model.keypad is not None:
+            return self._keypad(model, surface)
         L = screen_layout(w, h, len(model.buttons), issued=model.issued is not None, level=model.banner.level)
         d: list[Drawn] = []
         surface.fill(BLACK)
@@ -89,6 +104,40 @@ class KioskScreen:
             self._row(surface, row, b, L.compact, d)
         self._banner(surface, L, model.banner, d)
         return Frame(L, d)
+
+    def _keypad(self, model: ScreenModel, surface: pygame.Surface) -> Frame:
+        """The booking keypad: what was typed, big keys with zh-TW and English, the banner below."""
+        import pygame
+
+        w, h = surface.get_size()
+        K = keypad_layout(w, h, level=model.banner.level)
+        d: list[Drawn] = []
+        surface.fill(BLACK)
+        self._t(surface, "預約報到：請輸入預約代碼", K.prompt, WHITE, "keypad_prompt", d)
+        self._t(surface, "Appointment check-in: your booking code", K.prompt_en, WHITE, "keypad_prompt_en", d,
+                face="regular")
+        line = max(2, h // 160)
+        pygame.draw.rect(surface, YELLOW, pygame.Rect(*K.entry), width=line, border_radius=line * 2)
+        shown = model.keypad or ""
+        self._t(surface, shown or "＿", K.entry.inset(line * 3), YELLOW if shown else DIM, "keypad_entry", d,
+                align="center", min_ratio=0.3)
+        for key, box in K.keys:
+            label = KEY_LABELS.get(key)
+            ok = key == "ok"
+            bg = YELLOW if ok else BLACK
+            fg = BLACK if ok else WHITE
+            pygame.draw.rect(surface, bg, pygame.Rect(*box), border_radius=line * 3)
+            pygame.draw.rect(surface, YELLOW if ok else WHITE, pygame.Rect(*box), width=line, border_radius=line * 3)
+            inner = box.inset(max(3, box.h // 10))
+            if label:
+                zh, en = two_lines(inner, 0.55, 0.38)
+                self._t(surface, label.zh, zh, fg, f"key_{key}", d, align="center", min_ratio=0.3)
+                self._t(surface, label.en, en, fg, f"key_{key}_en", d, face="regular", align="center", min_ratio=0.3)
+            else:
+                # A dash's ink is a thin line: fitted by its ink it would be scaled up past the key.
+                self._t(surface, key, inner, fg, f"key_{key}", d, align="center", ink=key != "-", min_ratio=0.3)
+        self._banner(surface, K, model.banner, d)  # type: ignore[arg-type]
+        return Frame(K, d)
 
     def _t(self, s: pygame.Surface, text: str, box: Box, color: Color, name: str, d: list[Drawn],
            **kw: Any) -> Box | None:
@@ -222,6 +271,35 @@ class KioskScreen:
         return frame
 
 
+KEY_LABELS = {"back": Text("刪除", "Delete"), "clear": Text("清除", "Clear"), "cancel": Text("取消", "Cancel"),
+              "ok": Text("確定", "OK")}
+
+
+def touched(event: Any, frame: Frame | None, size: tuple[int, int]) -> str | None:
+    """The keypad key a pygame FINGERDOWN (x, y from 0 to 1) or MOUSEBUTTONDOWN (pixels) event landed on."""
+    import pygame
+
+    if frame is None:
+        return None
+    if event.type == pygame.FINGERDOWN:
+        return frame.key_at(event.x * size[0], event.y * size[1])
+    # SDL also turns each touch into a mouse click (`touch` set): counted once, as the finger.
+    if event.type == pygame.MOUSEBUTTONDOWN and getattr(event, "button", 1) == 1 and not getattr(event, "touch", False):
+        return frame.key_at(*event.pos)
+    return None
+
+
+def on_touch(app: KioskApp, event: Any, frame: Frame | None, size: tuple[int, int]) -> str | None:
+    """A touch on the keypad: typed into the entry, or (確定 OK) the code checked in on its own thread."""
+    key = touched(event, frame, size)
+    if key is None:
+        return None
+    code = app.controller.keypad_key(key)
+    if code is not None:
+        app.check_in(code)
+    return key
+
+
 def _halves(text: str) -> tuple[str, str]:
     """Split at the separator nearest the middle: a space (English) or a Chinese comma or colon."""
     mid = len(text) / 2
@@ -274,6 +352,9 @@ def run_screen(app: KioskApp, *, size: tuple[int, int] = DEFAULT_SIZE, window: b
             if snapshot is None:
                 return app.run()
     off = pygame.Surface(size) if surface is None else None
+    # Touches come only through a real screen; off-screen, the 預約報到 button prints as before.
+    app.controller.keypad_available = surface is not None
+    frame: Frame | None = None
     poll = threading.Thread(target=app.run, name="poll", daemon=True)
     poll.start()
     last: ScreenModel | None = None
@@ -284,10 +365,12 @@ def run_screen(app: KioskApp, *, size: tuple[int, int] = DEFAULT_SIZE, window: b
                 for e in pygame.event.get():
                     if e.type == pygame.QUIT:
                         app.stop()
+                    else:
+                        on_touch(app, e, frame, surface.get_size())
             model = build_model(app.controller)
             if model != last:
                 if surface is not None:
-                    screen.draw(model, surface)
+                    frame = screen.draw(model, surface)
                     pygame.display.flip()
                 if snapshot is not None:
                     screen.save(model, snapshot, surface=off if surface is None else None)

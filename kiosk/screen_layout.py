@@ -125,3 +125,56 @@ def screen_layout(w: int, h: int, n_buttons: int, *, issued: bool = False, level
     # Few buttons do not make giant rows: the same size of text whatever the panel holds.
     rows = tuple(_row(b, cols > 1) for b in _grid(area, n_buttons, cols, max(3, m // 2), h * 0.16))
     return ScreenLayout(w, h, cols > 1, header, office, office_en, None, None, (), rows, banner, tag, text)
+
+
+# The booking keypad (issue 11): digits first (most codes are digits), letters in alphabetical order (easier
+# to find than QWERTY for someone who rarely types), then the actions. Each key at least 1/11 of the width.
+KEYPAD_ROWS: tuple[tuple[str, ...], ...] = (
+    tuple("1234567890"), tuple("ABCDEFGHIJ"), tuple("KLMNOPQRST"), (*"UVWXYZ-", "back"), ("clear", "cancel", "ok"),
+)
+KEY_SPAN = {"back": 3, "clear": 3, "cancel": 3, "ok": 4}  # in columns of the 10-column grid
+
+
+@dataclass(frozen=True)
+class KeypadLayout:
+    width: int
+    height: int
+    prompt: Box
+    prompt_en: Box
+    entry: Box
+    keys: tuple[tuple[str, Box], ...]
+    banner: Box
+    banner_tag: Box | None
+    banner_text: Box
+
+    def key_at(self, x: float, y: float) -> str | None:
+        for key, b in self.keys:
+            if b.x <= x < b.x + b.w and b.y <= y < b.y + b.h:
+                return key
+        return None
+
+
+def keypad_layout(w: int, h: int, *, level: str = "info") -> KeypadLayout:
+    base = screen_layout(w, h, 1, level=level)
+    m = max(4, round(min(w, h) * 0.02))
+    top = Box(m, m, w - 2 * m, round(h * 0.15))
+    prompt_box, entry = _split(top, (0.42, 0.58), m)
+    prompt, prompt_en = two_lines(prompt_box, 0.55, 0.38)
+    area = Box(m, top.y + top.h + m, w - 2 * m, base.banner.y - m - (top.y + top.h + m))
+    gap = max(3, m // 2)
+    rows = len(KEYPAD_ROWS)
+    kh = (area.h - gap * (rows - 1)) / rows
+    col = (area.w - gap * 9) / 10
+    keys: list[tuple[str, Box]] = []
+    for r, row in enumerate(KEYPAD_ROWS):
+        x = float(area.x)
+        y = area.y + r * (kh + gap)
+        spans = [KEY_SPAN.get(k, 1) for k in row]
+        if r == rows - 1:  # the action row fills the width
+            scale = 10 / sum(spans)
+            spans = [s * scale for s in spans]
+        for k, span in zip(row, spans, strict=True):
+            kw = col * span + gap * (span - 1)
+            keys.append((k, box_at(x, y, kw, kh)))
+            x += kw + gap
+    return KeypadLayout(w, h, prompt, prompt_en, entry, tuple(keys), base.banner, base.banner_tag, base.banner_text)

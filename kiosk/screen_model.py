@@ -63,6 +63,7 @@ class ScreenModel:
     banner: Message  # the press's outcome, or the standing fault, or "press a button"
     fault: bool  # nothing can be printed now (the fault lamp is on)
     issued: IssuedView | None  # the number just printed, for RESULT_SHOWN_S after the press
+    keypad: str | None = None  # the booking code typed so far while the keypad is shown (issue 11)
 
 
 def _text(value: Any) -> Text | None:
@@ -139,5 +140,6 @@ def build_model(c: Controller) -> ScreenModel:
             lane=(_text(t.get("lane_name")) or lane_mark(str(t.get("lane", "")))) if t.get("priority") else None,
             ahead=t.get("ahead") if isinstance(t.get("ahead"), int) else None,
             wait=wait_words(t.get("estimated_wait_range_s"), t.get("estimated_wait_s")))
+    keypad = None if issued else c.keypad_entry()  # the number just printed first, then the keypad again
     return ScreenModel(office=c.office, buttons=tuple(buttons), banner=banner,
-                       fault=fault_lamp == Lamp.ON, issued=issued)
+                       fault=fault_lamp == Lamp.ON, issued=issued, keypad=keypad)

@@ -235,3 +235,77 @@ def test_appointments_only_on_a_service_entry_closes_only_its_buttons(kit) -> No
     assert lamps["general"] == Lamp.OFF and lamps["elderly"] == Lamp.OFF and lamps["quick"] == Lamp.ON
     assert c.press("quick").outcome == Outcome.PRINTED
     assert c.press("elderly").outcome == Outcome.APPOINTMENTS_ONLY
+
+
+# -- the keypad on the screen (headless, SDL's dummy driver) ------------------------------------------
+
+class TouchApp:
+    def __init__(self, controller: Controller) -> None:
+        self.controller, self.codes = controller, []
+
+    def check_in(self, code: str) -> None:
+        self.codes.append(code)
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 720)])
+def test_keypad_snapshot_has_big_keys_in_their_boxes_and_touch_types(kit, tmp_path, size) -> None:
+    import os
+
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    import pygame
+
+    from kiosk.screen import KioskScreen, on_touch
+    from kiosk.screen_model import build_model
+
+    c, hub, printer, _ = kit
+    c.keypad_available = True
+    c.press("appointment")
+    screen = KioskScreen(size)
+    model = build_model(c)
+    assert model.keypad == "" and model.banner.zh == "請輸入或掃描預約代碼"
+    frame = screen.save(model, tmp_path / "keypad.png")
+    w, h = size
+    keys = dict(frame.layout.keys)
+    assert set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-") | {"back", "clear", "cancel", "ok"} == set(keys)
+    for k, b in keys.items():
+        assert b.w >= w / 12 and b.h >= h / 10, (k, b)  # big enough for a finger
+        assert b.y + b.h <= frame.layout.banner.y and b.x + b.w <= w
+    boxes = list(keys.values())
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert (a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y), (a, b)
+    for d in frame.drawn:
+        assert d.box.contains(d.rect), (d.name, d.box, d.rect)
+    assert frame.named("key_-").text == "-"
+    assert frame.named("key_ok").text == "確定" and frame.named("key_ok_en").text == "OK"
+    assert frame.named("key_back").text == "刪除" and frame.named("keypad_prompt_en").text.startswith("Appointment")
+
+    app = TouchApp(c)
+
+    def finger(key: str) -> None:
+        b = keys[key]
+        on_touch(app, pygame.event.Event(pygame.FINGERDOWN, x=(b.x + b.w / 2) / w, y=(b.y + b.h / 2) / h),
+                 frame, size)
+
+    for k in ("R", "1", "2", "3", "4", "9", "back"):
+        finger(k)
+    b = keys["5"]
+    on_touch(app, pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(b.x + 2, b.y + 2), button=1, touch=True),
+             frame, size)  # SDL's mouse copy of a touch: not a second key
+    assert c.keypad_entry() == "R1234"
+    frame = screen.save(build_model(c), tmp_path / "typed.png")
+    assert frame.named("keypad_entry").text == "R1234"
+    finger("ok")
+    assert app.codes == ["R1234"] and hub.tickets == {}  # the app checks it in, off the drawing thread
+
+
+def test_no_keypad_off_screen_and_the_number_first_after_a_check_in(kit) -> None:
+    from kiosk.screen_model import build_model
+
+    c, *_ = kit
+    assert build_model(c).keypad is None  # no screen to touch: the button prints (tested above)
+    c.keypad_available = True
+    c.press("appointment")
+    c.check_in("R1234")
+    m = build_model(c)
+    assert m.keypad is None and m.issued is not None and m.issued.number == "A001"
