@@ -309,3 +309,15 @@ def test_no_keypad_off_screen_and_the_number_first_after_a_check_in(kit) -> None
     c.check_in("R1234")
     m = build_model(c)
     assert m.keypad is None and m.issued is not None and m.issued.number == "A001"
+
+
+def test_scanner_and_appointment_service_keys() -> None:
+    from kiosk.config import KioskConfigError, parse_kiosk
+
+    base = {"buttons": [{"id": "b", "service": "walkin", "pin": 17}]}
+    c = parse_kiosk({**base, "kiosk": {"scanner": "/dev/input/by-id/usb-scan-event-kbd",
+                                       "appointment_service": "walkin"}})
+    assert c.scanner.endswith("event-kbd") and c.appointment_service == "walkin"
+    assert parse_kiosk({**base, "kiosk": {}}).appointment_service == "appointment"
+    with pytest.raises(KioskConfigError, match=r"kiosk\.scanner: must be an input device under /dev/input/"):
+        parse_kiosk({**base, "kiosk": {"scanner": "/dev/tty0"}})
