@@ -112,4 +112,5 @@ def read_scanner(path: str, on_code: Callable[[str], None], stop: threading.Even
 
 
 class ScannerError(RuntimeError):
-    """The scanner cannot be read: one line for the person; the kiosk goes on without it."""
+    """The scanner cannot be read (unplugged, no permission, no evdev): a run-time fault, said once; the kiosk
+    goes on without it, as with a screen that cannot open: buttons and keypad still work."""

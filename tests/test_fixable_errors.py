@@ -28,6 +28,7 @@ RUNTIME = {
     "kiosk.hub_client.HubError": "the hub is away or refused: lamps and screen say so, the kiosk retries",
     "kiosk.hub_client.HubUnreachable": "a HubError",
     "kiosk.hub_client.HubRefused": "a HubError",
+    "kiosk.scanner.ScannerError": "the USB scanner cannot be read: said once, the kiosk goes on without it",
     "kiosk.escpos_decode.DecodeError": "the tests' ESC/POS decoder met bytes it does not know",
     "display.sign_frame.FrameError": "a malformed frame from the sign bus",
     "display.sign_bus.SignError": "a sign's serial port failed: opened again every 2 s",
