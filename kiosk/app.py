@@ -63,7 +63,9 @@ class KioskApp:
         from .scanner import ScannerError, read_scanner
 
         try:
-            read_scanner(self.config.scanner, self.check_in, self.stop_event)
+            # On this thread, one scan after the other: a second scan during a check-in waits in the kernel's
+            # event queue instead of being refused as "busy".
+            read_scanner(self.config.scanner, self._check_in, self.stop_event)
         except ScannerError as e:
             log.error("%s", e)
             if self.out is not None:

@@ -585,12 +585,14 @@ class Controller:
             return PressResult(Outcome.HUB_UNREACHABLE, CHECK_IN_HUB_DOWN)
         except HubRefused as e:
             log.info("check-in %s: %s", code, e)
-            if e.code == "unknown_appointment" or e.status == 404:
+            if e.code == "unknown_appointment":
                 return PressResult(Outcome.NOT_FOUND, NOT_FOUND)
             if e.code == "too_early":
                 return PressResult(Outcome.TOO_EARLY, too_early_message(e.message))
             if e.code == "not_today":
                 return PressResult(Outcome.NOT_TODAY, NOT_TODAY)
+            # A hub from before appointments answers 404 not_found for the route itself: not the citizen's
+            # mistake, so not "booking not found"; staff see it in the log.
             log.error("check-in %s: the hub refused: %s", code, e)
             return PressResult(Outcome.HUB_REFUSED, Message(
                 "無法報到，請洽服務台", "Cannot check in. Please ask at the front desk.", "error"))

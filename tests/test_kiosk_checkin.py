@@ -321,3 +321,67 @@ def test_scanner_and_appointment_service_keys() -> None:
     assert parse_kiosk({**base, "kiosk": {}}).appointment_service == "appointment"
     with pytest.raises(KioskConfigError, match=r"kiosk\.scanner: must be an input device under /dev/input/"):
         parse_kiosk({**base, "kiosk": {"scanner": "/dev/tty0"}})
+
+
+def test_a_hub_without_the_route_is_not_booking_not_found(kit) -> None:
+    c, hub, printer, _ = kit
+
+    def old_hub(code: str, key: str, deadline_s: float = 15.0) -> Any:
+        raise HubRefused(404, "not_found", "no such route")
+
+    hub.check_in = old_hub  # type: ignore[method-assign]
+    r = c.check_in("R1234")
+    assert r.outcome == Outcome.HUB_REFUSED and "查無此預約" not in r.message.zh and "front desk" in r.message.en
+
+
+def test_the_running_kiosk_checks_in_what_the_scanner_reads(monkeypatch) -> None:
+    import io
+    import threading
+
+    from gpiozero.pins.mock import MockFactory
+
+    import kiosk.scanner
+    from kiosk.app import KioskApp
+
+    def fake_scanner(path: str, on_code, stop: threading.Event) -> None:
+        assert path == "/dev/input/by-id/usb-scan-event-kbd"
+        on_code("8f3a9c0e1b7d4f2a6c5e9b8d7a6f5e4d3c2b1a0f9e8d7c6b5a4f")  # garbage first: never a crash
+        on_code("R1234")
+
+    monkeypatch.setattr(kiosk.scanner, "read_scanner", fake_scanner)
+    hub, printer = BookingHub(), SimulatedPrinter()
+    config = KIOSK.__class__(**{**KIOSK.__dict__, "scanner": "/dev/input/by-id/usb-scan-event-kbd"})
+    out = io.StringIO()
+    app = KioskApp(config, hub, printer, MockFactory(), server_url="http://hub:8600", out=out)
+    try:
+        app.controller.refresh()
+        for _ in range(200):
+            if len(printer.printed) == 1 and not any(t.is_alive() for t in app.presses):
+                break
+            threading.Event().wait(0.05)
+        assert hub.check_in_calls == ["R1234"] and len(printer.printed) == 1
+    finally:
+        app.close()
+
+
+def test_scanner_and_keypad_modules_do_not_import_evdev_or_pygame() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport kiosk.app, kiosk.cli, kiosk.scanner, kiosk.screen\n"
+            "assert 'evdev' not in sys.modules and 'pygame' not in sys.modules, sorted(sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_too_early_on_the_keypad_says_from_when_and_lets_them_try_again(kit) -> None:
+    from kiosk.screen_model import build_model
+
+    c, hub, printer, _ = kit
+    c.keypad_available = True
+    c.press("appointment")
+    for k in "EARLY9":
+        c.keypad_key(k)
+    assert c.check_in(c.keypad_key("ok")).outcome == Outcome.TOO_EARLY
+    m = build_model(c)
+    assert m.keypad == "" and "10:30" in m.banner.zh and "opens at 10:30" in m.banner.en and printer.printed == []
