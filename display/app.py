@@ -39,6 +39,7 @@ class Options:
     zh_phrase: str = "qing"
     clip_dir: Path | None = None
     fps: int = 30
+    media: bool = True  # the office's images in rotation (display/media.py)
     stop_flag: list[bool] = field(default_factory=list)  # set by a signal handler: [True] ends the loop
 
 
@@ -91,6 +92,11 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         announcer = Announcer(opts.clip_dir or default_clip_dir(), opts.languages, opts.volume,
                               opts.zh_phrase).start()
     link = HubLink(opts.server, opts.token, events).start()
+    library = None
+    if opts.media:
+        from .media import MediaLibrary
+
+        library = MediaLibrary(opts.server, opts.token).start()  # its own thread: a call never waits for it
     board = initial(time.time())
     calls_seen, last_call_seq, said_connected = 0, 0, False
     deadline = time.monotonic() + opts.timeout if opts.timeout else None
@@ -134,7 +140,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
             screen = pygame.display.get_surface()
             canvas = screen if opts.rotate == 0 else pygame.Surface(
                 (screen.get_height(), screen.get_width()) if opts.rotate in (90, 270) else screen.get_size())
-            render(board, now, canvas, painter)
+            render(board, now, canvas, painter, media=library)
             if (opts.snapshot and board.seq is not None and not board.resyncing and calls_seen >= opts.after
                     and board.seq >= last_call_seq):
                 # Written aside, then renamed: whoever watches for the file never reads half a PNG.
@@ -160,6 +166,8 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         return 0
     finally:
         link.stop()
+        if library:
+            library.stop()
         if announcer:
             announcer.close()
         pygame.quit()

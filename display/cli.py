@@ -58,6 +58,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     d.add_argument("--clips", metavar="DIR", type=Path,
                    help="voice clip directory (default $JIAOHAO_CLIPS or ~/.local/share/jiaohao/clips)")
     d.add_argument("--no-sound", action="store_true", help="show calls without speaking them")
+    d.add_argument("--no-media", action="store_true",
+                   help="do not show the office's images (GET /api/v1/media) beside the calls")
     d.add_argument("--fps", type=int, default=30, help=argparse.SUPPRESS)
     d.set_defaults(func=_run)
     return d
@@ -100,6 +102,7 @@ def _options(args: argparse.Namespace) -> Any:
         timeout=args.timeout, size=args.size, fullscreen=args.fullscreen, rotate=args.rotate,
         sound=not args.no_sound and not args.headless and bool(langs), volume=args.volume / 100,
         languages=langs, zh_phrase=args.zh_phrase, clip_dir=args.clips, fps=max(1, args.fps),
+        media=not args.no_media,
     )
 
 

@@ -80,6 +80,7 @@ class Layout:
     services: list[ServiceRow] = field(default_factory=list)
     marquee: Box = Box(0, 0, 0, 0)
     banner: Box = Box(0, 0, 0, 0)
+    media: Box = Box(0, 0, 0, 0)  # the office's images in rotation (display/media.py); empty without any
 
 
 def _grid(area: Box, n: int, gap: int, aspect: float = 2.4) -> list[Box]:
@@ -157,9 +158,12 @@ def _hero(panel: Box, unit: float) -> dict[str, Box]:
                 hero_counter_en=counter_en, hero_service=service)
 
 
-def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: int = 5) -> Layout:
+def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: int = 5,
+           media: bool = False) -> Layout:
+    """`media`: make room for the media region. It comes out of the right column (landscape) or the
+    services block (portrait), never out of the called number or the counters: the call stays readable."""
     if height > width:
-        return _portrait(width, height, n_counters, n_services, n_recent)
+        return _portrait(width, height, n_counters, n_services, n_recent, media)
     W, H = width, height
     u = H / 100  # 1% of the height: every size is relative, so 720p is 1080p scaled
     m = round(u * 1.2)
@@ -173,6 +177,12 @@ def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: 
                                                                                      counters_title.h + m * 0.4))
     rx = m + left_w + m * 1.5
     rw = W - rx - m
+    media_box = Box(0, 0, 0, 0)
+    if media:
+        n_recent = min(n_recent, 3)  # the counters grid shows every counter's number anyway
+        mh = min(rw * 9 / 16, u * 32)
+        media_box = _box(rx, bottom - mh, rw, mh)
+        bottom = media_box.y - m
     recent_title = _box(rx, top, rw, u * 4.2)
     recent_area = _box(rx, recent_title.y + recent_title.h, rw, u * 5.6 * n_recent)
     services_title = _box(rx, recent_area.y + recent_area.h + m, rw, u * 4.2)
@@ -194,10 +204,11 @@ def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: 
         services=_service_rows(services_area, n_services, u * 7.5),
         marquee=marquee,
         banner=_box(0, header.h, W, u * 13),
+        media=media_box,
     )
 
 
-def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int) -> Layout:
+def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int, media: bool) -> Layout:
     u = H / 100
     m = round(W * 0.02)
     header = _box(0, 0, W, u * 8)
@@ -208,9 +219,15 @@ def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int) -
     n_recent = min(n_recent, 3)
     recent_title = _box(m, grid.y + grid.h + m, W - 2 * m, u * 2.6)
     recent_area = _box(m, recent_title.y + recent_title.h, W - 2 * m, u * 3.4 * n_recent)
+    bottom = marquee.y - m
+    media_box = Box(0, 0, 0, 0)
+    if media:
+        mh = min((W - 2 * m) * 9 / 16, u * 14)
+        media_box = _box(m, bottom - mh, W - 2 * m, mh)
+        bottom = media_box.y - m
     services_title = _box(m, recent_area.y + recent_area.h + m, W - 2 * m, u * 2.6)
     services_area = _box(m, services_title.y + services_title.h, W - 2 * m,
-                         marquee.y - m - (services_title.y + services_title.h))
+                         bottom - (services_title.y + services_title.h))
     time_box = _box(W - m - W * 0.22, u * 0.8, W * 0.22, u * 3.6)
     return Layout(
         width=W, height=H, portrait=True, header=header,
@@ -228,4 +245,5 @@ def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int) -
         services=_service_rows(services_area, n_services, u * 4.6),
         marquee=marquee,
         banner=_box(0, header.h, W, u * 8),
+        media=media_box,
     )

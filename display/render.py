@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -168,6 +168,14 @@ class Painter:
         return out
 
 
+class MediaSource(Protocol):
+    """What render needs of display/media.py's MediaLibrary: the Surface due now, fitted in `size`, or None."""
+
+    def surface(self, now: float, size: tuple[int, int]) -> pygame.Surface | None: ...
+
+    def showable(self) -> list[Any]: ...
+
+
 _painter: Painter | None = None
 
 
@@ -217,11 +225,14 @@ def call_sentence(call: Call) -> tuple[str, str]:
             f"Number {call.number}, please proceed to {call.counter_name.en}")
 
 
-def render(state: BoardState, now: float, surface: pygame.Surface, painter: Painter | None = None) -> list[Drawn]:
-    """Draws the whole board for time `now` (epoch seconds); returns every text drawn and its box."""
+def render(state: BoardState, now: float, surface: pygame.Surface, painter: Painter | None = None,
+           media: MediaSource | None = None) -> list[Drawn]:
+    """Draws the whole board for time `now` (epoch seconds); returns every text drawn and its box.
+    `media`: the office's images, shown in their region while there are any ready to show."""
     p = painter or default_painter()
     W, H = surface.get_size()
-    L = layout(W, H, len(state.counters), len(state.services))
+    with_media = media is not None and bool(media.showable())
+    L = layout(W, H, len(state.counters), len(state.services), media=with_media)
     d: list[Drawn] = []
     surface.fill(BG)
     _header(surface, p, L, state, now, d)
@@ -230,6 +241,8 @@ def render(state: BoardState, now: float, surface: pygame.Surface, painter: Pain
     _recent(surface, p, L, state, d)
     _services(surface, p, L, state, d)
     _marquee(surface, p, L, state, now, d)
+    if with_media and media is not None:
+        _media(surface, L, media, now, d)
     if state.offline_for(now) >= OFFLINE_BANNER_S:
         _offline(surface, p, L, state, d)
     return d
@@ -359,7 +372,21 @@ def _marquee(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, now: floa
         s.blit(surf, (round(x), round(y)))
         x -= period
     s.set_clip(prev)
-    d.append(Drawn("marquee", inner, inner))
+    d.append(Drawn("marquee", inner, inner, text))
+
+
+def _media(s: pygame.Surface, L: Layout, media: MediaSource, now: float, d: list[Drawn]) -> None:
+    box = L.media
+    if box.w < 16 or box.h < 9:
+        return
+    _fill(s, box, HERO_BG)
+    img = media.surface(now, (box.w, box.h))
+    if img is None:
+        return  # being prepared in its thread: the region stays dark, the frame is not held up
+    w, h = img.get_size()
+    x, y = box.x + (box.w - w) // 2, box.y + (box.h - h) // 2
+    s.blit(img, (x, y))
+    d.append(Drawn("media", box, Box(x, y, w, h)))
 
 
 def _offline(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, d: list[Drawn]) -> None:

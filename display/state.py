@@ -9,6 +9,8 @@ every `call`, `queue` and `counter` event carries seq = previous + 1. So:
 - seq == shown + 1 is applied;
 - a larger seq is a gap: the event is held back, a resync is asked for, and the held events that
   are newer than the snapshot are replayed on top of it, so announcements stay in seq order.
+`announcements` (issue 9) carries no seq: it replaces the marquee's set whenever it comes, and the
+next snapshot's set replaces it again, so a lost one is repaired by the next resync.
 Besides the hub's events the client feeds three of its own: `link_up`, `link_down`, `link_error`.
 """
 
@@ -90,7 +92,7 @@ class BoardState:
     recent: tuple[Call, ...] = ()  # newest first, one entry per ticket
     hero: Call | None = None  # the number now called, shown large
     hero_at: float | None = None  # when it arrived here (it flashes for a while); None if from a snapshot
-    announcements: tuple[Text, ...] = ()
+    announcements: tuple[Text, ...] = ()  # the active ones, in the hub's order: the marquee
     connected: bool = False
     offline_since: float | None = None  # when the link went down (or the board started)
     link_error: str | None = None
@@ -196,6 +198,11 @@ def reduce(
         if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
             return state, []
         return _event(state, event, data, now)
+    if event == "announcements":
+        # The active set, whole: replaced, not merged. A malformed one keeps what is shown.
+        if not isinstance(data, dict) or not isinstance(data.get("announcements"), list):
+            return state, []
+        return replace(state, announcements=shapes.active_announcements(data["announcements"])), []
     if event == "link_up":
         # The hub sends `state` on connect, possibly before this arrives; the GET makes sure anyway.
         return replace(state, connected=True, link_error=None), [Resync("reconnected")]

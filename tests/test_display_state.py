@@ -242,3 +242,42 @@ def test_announcements_are_ordered_and_never_repeated(order: list[int], drops: s
     assert seqs == sorted(set(seqs))
     assert seqs == list(range(11, 21))  # and nothing recent is skipped
     assert s.seq == 20 and not s.resyncing
+
+
+# -- announcements (issue 9): the marquee follows the hub's active set -----------------------------
+
+
+def announcement(aid: str, zh: str, en: str, active: bool = True) -> dict[str, Any]:
+    return {"id": aid, "text": {"zh-TW": zh, "en": en}, "starts_at": None, "ends_at": None, "active": active}
+
+
+def test_the_announcements_event_replaces_the_set_and_drops_inactive_ones() -> None:
+    s, _ = run([("state", snapshot(5))])
+    assert [a.en for a in s.announcements] == ["Fraud alert"]
+    s, eff = run([("announcements", {"announcements": [announcement("a1", "新法令", "New rules"),
+                                                       announcement("a2", "停用", "Off", active=False),
+                                                       announcement("a3", "防詐騙", "Fraud alert")]})], s)
+    assert [a.en for a in s.announcements] == ["New rules", "Fraud alert"]
+    assert eff == [] and s.seq == 5  # no seq: it neither counts nor opens a gap
+    s, _ = run([("announcements", {"announcements": []})], s)
+    assert s.announcements == ()
+
+
+def test_a_snapshot_carries_announcement_objects_and_a_malformed_event_keeps_the_set() -> None:
+    snap = snapshot(5)
+    snap["announcements"] = [announcement("a1", "新法令", "New rules"), announcement("a2", "舊", "Old", active=False)]
+    s, _ = run([("state", snap)])
+    assert [a.zh for a in s.announcements] == ["新法令"]
+    for bad in (None, [], {"announcements": "x"}, {"nothing": 1}):
+        s2, eff = run([("announcements", bad)], s)
+        assert s2.announcements == s.announcements and eff == []
+    # Ones the board cannot read are left out, the others shown.
+    s3, _ = run([("announcements", {"announcements": [7, announcement("b", "好", "Good"), {"text": None}]})], s)
+    assert [a.en for a in s3.announcements] == ["Good"]
+
+
+def test_announcements_before_the_first_snapshot_are_kept_until_it_replaces_them() -> None:
+    s, eff = run([("announcements", {"announcements": [announcement("a1", "新法令", "New rules")]})])
+    assert [a.en for a in s.announcements] == ["New rules"] and eff == []
+    s, _ = run([("state", snapshot(5))], s)
+    assert [a.en for a in s.announcements] == ["Fraud alert"]  # the snapshot is the newer whole picture

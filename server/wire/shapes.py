@@ -19,7 +19,7 @@ from .text import Text
 
 # Every Socket.IO event the hub emits (CONTRACT.md, docs/api.md). `state` is the snapshot sent on
 # connect; the others go to every connected client. `seq` counts only call, queue and counter.
-EVENTS = ("state", "call", "queue", "counter", "device")
+EVENTS = ("state", "call", "queue", "counter", "device", "announcements")
 SEQ_EVENTS = ("call", "queue", "counter")
 
 
@@ -294,6 +294,44 @@ class DeviceStatus(Shape):
 
 
 @dataclass(frozen=True)
+class Announcement(Shape):
+    """An Announcement (CONTRACT.md, "The office at run time"): GET /announcements, the `announcements`
+    event and `state.announcements`. Older hubs sent the bare text: it reads as an active announcement."""
+
+    id: str
+    text: Text
+    starts_at: str | None = None
+    ends_at: str | None = None
+    active: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Announcement:
+        if not isinstance(data, dict) or "text" not in data:
+            return cls("", Text.from_json(data))  # the office file's text, as hubs before issue 9 sent it
+        text = Text.from_json(data.get("text"))
+        aid = data.get("id")
+        return cls(
+            id=str(aid) if isinstance(aid, str | int) and not isinstance(aid, bool) else "",
+            text=text,
+            starts_at=_str(data.get("starts_at")),
+            ends_at=_str(data.get("ends_at")),
+            active=data.get("active") is not False,  # missing: active, as the hub sends only active ones
+            extra=cls._extra(data),
+        )
+
+
+def active_announcements(items: Any) -> tuple[Text, ...]:
+    """The texts of the active, non-blank announcements of a list from the wire, in its order."""
+    out = []
+    for a in items if isinstance(items, list | tuple) else []:
+        ann = Announcement.from_json(a)
+        if ann.active and not ann.text.blank:
+            out.append(ann.text)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class State(Shape):
     """The body of GET /state and of the `state` event: the board's snapshot."""
 
@@ -321,9 +359,8 @@ class State(Shape):
             services=tuple(Service.from_json(s) for s in d.get("services") or []),
             business_date=_str(d.get("business_date")),
             office=OfficeInfo.from_json(office) if isinstance(office, dict) else None,
-            # An announcement is its text; later hubs may send `{"text": {...}, ...}` objects.
-            announcements=tuple(Text.from_json(a.get("text", a) if isinstance(a, dict) else a)
-                                for a in d.get("announcements") or []),
+            # Their texts: an Announcement object (issue 9) or the bare text of older hubs; inactive ones dropped.
+            announcements=active_announcements(d.get("announcements")),
             devices=tuple(DeviceStatus.from_json(x) for x in d.get("devices") or [] if isinstance(x, dict)),
             extra=cls._extra(d),
         )
