@@ -14,6 +14,7 @@ from .state import BoardState, CounterView, parse_counter
 SIGN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -")  # what every sign's font has
 OFFLINE_TEXT = "----"  # shown after OFFLINE_AFTER_S without the hub: "not a current number"
 OFFLINE_AFTER_S = 10.0
+PAGE_S = 2.5  # a text sign shows each page of an announcement this long: read in one glance, not chased
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,52 @@ def sign_views(board: BoardState, counter_ids: Sequence[str], now: float,
                last: SignsPicture | None = None) -> dict[str, SignView]:
     """`picture(...).views`, for a caller that only wants the texts."""
     return dict(picture(board, counter_ids, now, last).views)
+
+
+def text_pages(text: str, chars: int) -> list[str]:
+    """`text` as pages a sign `chars` wide shows one after another: whole words where they fit, a word
+    longer than the sign cut into pieces. Characters the sign's font lacks (punctuation) part words."""
+    pages: list[str] = []
+    line = ""
+    for word in "".join(c if c in SIGN_CHARS else " " for c in text.upper()).split():
+        while len(word) > chars:
+            if line:
+                pages.append(line)
+                line = ""
+            pages.append(word[:chars])
+            word = word[chars:]
+        if not word:
+            continue
+        if line and len(line) + 1 + len(word) <= chars:
+            line = f"{line} {word}"
+        else:
+            if line:
+                pages.append(line)
+            line = word
+    if line:
+        pages.append(line)
+    return pages
+
+
+def announcement_view(board: BoardState, chars: int, now: float) -> SignView:
+    """What a text sign (docs/signs.md: `text = true`) shows while its counter is idle: the English of the
+    active announcements (the bus carries ASCII only: a 5x7 sign has no Chinese font), page by page,
+    a blank page between two announcements. Dark when there are none."""
+    pages: list[str] = []
+    for a in board.announcements:
+        more = text_pages(a.en, chars)
+        if more:
+            pages += more + [""]
+    if not pages:
+        return SignView("")
+    return SignView(pages[int(now // PAGE_S) % len(pages)])
+
+
+def with_announcements(shown: SignsPicture, board: BoardState, chars: int, now: float) -> dict[str, SignView]:
+    """The views of text signs: each counter's view as `picture` made it, except that an idle counter
+    (dark: closed, or nothing called) shows the announcements instead. A call, the counter's number and
+    the offline dashes always win: they are never dark, so they are never replaced."""
+    if shown.offline or board.seq is None or not board.announcements:
+        return dict(shown.views)
+    ann = announcement_view(board, chars, now)
+    return {cid: (ann if not v.text else v) for cid, v in shown.views.items()}

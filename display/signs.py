@@ -24,9 +24,11 @@ class SignDriver:
     it hears nothing for a while, which covers a driver that died). A failed sign is tried again on the
     next update; one log line per sign when it starts failing and when it recovers."""
 
-    def __init__(self, signs: Sequence[tuple[str, Sign]], refresh_s: float = 20.0) -> None:
+    def __init__(self, signs: Sequence[tuple[str, Sign]], refresh_s: float = 20.0,
+                 text: Sequence[bool] | None = None) -> None:
         self.signs = list(signs)
         self.refresh_s = refresh_s
+        self.text = list(text) if text is not None else [False] * len(self.signs)  # per sign: shows announcements
         self._last: list[str | None] = [None] * len(self.signs)
         self._failing = [False] * len(self.signs)
         self._refreshed: float | None = None
@@ -35,13 +37,15 @@ class SignDriver:
     def counter_ids(self) -> list[str]:
         return list(dict.fromkeys(cid for cid, _ in self.signs))
 
-    def update(self, views: Mapping[str, SignView], now: float) -> None:
-        """`now`: a monotonic clock, for the refresh."""
+    def update(self, views: Mapping[str, SignView], now: float,
+               text_views: Mapping[str, SignView] | None = None) -> None:
+        """`now`: a monotonic clock, for the refresh. `text_views`: what the text signs show
+        (sign_mapping.with_announcements); without it they show `views` like the others."""
         refresh = self._refreshed is None or now - self._refreshed >= self.refresh_s
         if refresh:
             self._refreshed = now
         for i, (cid, sign) in enumerate(self.signs):
-            view = views.get(cid, SignView(""))
+            view = (text_views if text_views is not None and self.text[i] else views).get(cid, SignView(""))
             if not (refresh or view.blink or view.text != self._last[i]):
                 continue
             try:

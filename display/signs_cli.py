@@ -96,7 +96,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
 
     from .client import HubLink
     from .sign_bus import SignError
-    from .sign_mapping import OFFLINE_TEXT, picture
+    from .sign_mapping import OFFLINE_TEXT, picture, with_announcements
     from .signs import SignDriver
     from .state import Resync, initial, reduce
 
@@ -105,7 +105,12 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         signs, bus, where = _open_signs(opts)
     except SignError as e:  # the port could not be opened: said once, not retried
         return _fail(str(e))
-    driver = SignDriver(signs, refresh_s=opts.config.refresh_s)
+    cfg = opts.config
+    # Which signs show the announcements: by the file's `text`; a simulated counter if any of its signs does.
+    text = ([cid in cfg.text_counter_ids for cid, _ in signs] if opts.simulate
+            else [s.text for s in cfg.signs])
+    driver = SignDriver(signs, refresh_s=cfg.refresh_s, text=text)
+    any_text = any(text)
     ids = driver.counter_ids
     print(f"jiaohao signs: {where}", file=out, flush=True)
 
@@ -146,8 +151,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                         if cid not in known:
                             print(f"jiaohao signs: counter {cid!r} is not in the hub's office; its sign stays dark",
                                   file=sys.stderr, flush=True)
-            shown = picture(board, ids, time.time(), shown)
-            driver.update(shown.views, time.monotonic())
+            now = time.time()
+            shown = picture(board, ids, now, shown)
+            driver.update(shown.views, time.monotonic(),
+                          with_announcements(shown, board, cfg.chars, now) if any_text else None)
             for cid, view in shown.views.items():
                 if view.blink:
                     log.info("counter %s: %s", cid, view.text)

@@ -20,7 +20,7 @@ BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 # checks that docs/signs.md describes each one.
 SIGNS_KEYS: dict[str, tuple[str, ...]] = {
     "": ("port", "baud", "chars", "refresh_s", "signs"),
-    "signs": ("counter", "address"),
+    "signs": ("counter", "address", "text"),
 }
 
 
@@ -32,6 +32,7 @@ class SignsConfigError(ConfigError):
 class SignSpec:
     counter: str  # the office file's counter id
     address: int  # 1..254 on the bus
+    text: bool = False  # shows the announcements while its counter is idle (docs/signs.md)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class SignsConfig:
     @property
     def counter_ids(self) -> list[str]:
         return list(dict.fromkeys(s.counter for s in self.signs))
+
+    @property
+    def text_counter_ids(self) -> set[str]:
+        """Counters with at least one text sign: their simulated sign shows the announcements too."""
+        return {s.counter for s in self.signs if s.text}
 
 
 def parse_signs(data: dict[str, Any]) -> SignsConfig:
@@ -83,7 +89,8 @@ def parse_signs(data: dict[str, Any]) -> SignsConfig:
         for j, other in enumerate(signs):
             if other.address == address:
                 raise r.fail("address", f"{address} is already used by signs[{j}] (counter {other.counter})")
-        signs.append(SignSpec(counter, address))
+        text = r.get("text", bool, False)
+        signs.append(SignSpec(counter, address, text))
     return SignsConfig(signs=tuple(signs), port=port, baud=baud, chars=chars, refresh_s=float(refresh))
 
 

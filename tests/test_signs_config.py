@@ -23,6 +23,10 @@ def test_the_example_covers_every_counter_of_the_demo_office() -> None:
 def test_defaults() -> None:
     cfg = parse_signs({"signs": [{"counter": "3", "address": 3}]})
     assert (cfg.port, cfg.baud, cfg.chars, cfg.refresh_s) == (None, 9600, 4, 20.0)
+    assert cfg.signs[0].text is False and cfg.text_counter_ids == set()
+    cfg = parse_signs({"chars": 16, "signs": [{"counter": "3", "address": 3, "text": True},
+                                              {"counter": "4", "address": 4}]})
+    assert [s.text for s in cfg.signs] == [True, False] and cfg.text_counter_ids == {"3"}
 
 
 @pytest.mark.parametrize("data, message", [
@@ -43,6 +47,7 @@ def test_defaults() -> None:
     ({"port": "", "signs": [{"counter": "3", "address": 3}]}, "port: must name the serial device"),
     ({"chars": 0, "signs": [{"counter": "3", "address": 3}]}, "chars: must be from 1 to 16"),
     ({"refresh_s": 0, "signs": [{"counter": "3", "address": 3}]}, "refresh_s: must be a number of seconds"),
+    ({"signs": [{"counter": "3", "address": 3, "text": "yes"}]}, "signs[0].text: must be"),
     ({"parity": "E", "signs": [{"counter": "3", "address": 3}]}, "parity: is not a known key"),
 ])
 def test_mistakes_name_the_key(data: dict, message: str) -> None:

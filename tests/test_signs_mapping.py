@@ -15,6 +15,8 @@ from display.sign_mapping import (
     picture,
     sign_text,
     sign_views,
+    text_pages,
+    with_announcements,
 )
 from display.signs import SignDriver
 from display.state import BoardState, initial, reduce
@@ -209,3 +211,50 @@ def test_two_signs_of_one_counter_show_the_same() -> None:
     assert a.shown == b.shown == [("A009", True)]
     d.show_all(OFFLINE_TEXT)
     assert a.shown[-1] == b.shown[-1] == (OFFLINE_TEXT, False)
+
+
+# -- text signs (issue 9): the announcements while the counter is idle; a number always wins ----------
+
+
+def ann(en: str, active: bool = True) -> dict[str, Any]:
+    return {"id": en, "text": {"zh-TW": "宣導", "en": en}, "starts_at": None, "ends_at": None, "active": active}
+
+
+def test_text_pages_fit_the_sign_and_keep_to_its_font() -> None:
+    assert text_pages("Beware of fraud calls!", 8) == ["BEWARE", "OF FRAUD", "CALLS"]
+    assert text_pages("Registration", 4) == ["REGI", "STRA", "TION"]  # longer than the sign: cut
+    assert text_pages("防詐騙 ...", 8) == []  # nothing the sign's font has
+    for page in text_pages("New rules from 1/12: bring your ID card, please.", 6):
+        assert 0 < len(page) <= 6 and set(page) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -")
+
+
+def test_an_idle_text_sign_shows_the_announcements_and_a_call_wins() -> None:
+    s = Signs(snapshot(0, counter("3"), counter("4", "A002"), counter("16", open_=False)))
+    s.feed("announcements", {"announcements": [ann("Fraud alert"), ann("Hidden", active=False)]})
+    texts = [with_announcements(s.shown, s.board, 8, T0 + k * 2.5) for k in range(4)]
+    assert [t["3"].text for t in texts] == ["FRAUD", "ALERT", "", "FRAUD"]  # paged, a pause, again
+    assert all(t["4"] == SignView("A002") for t in texts)  # the counter's number wins
+    assert texts[1]["16"].text == "ALERT"  # a closed counter's sign is idle too
+    views = s.feed("call", call(1, "3", "A003"))
+    shown = with_announcements(s.shown, s.board, 8, T0 + 2.5)
+    assert shown["3"] == views["3"] == SignView("A003", True)  # the call blinks, no announcement
+    s.feed("announcements", {"announcements": []})
+    assert with_announcements(s.shown, s.board, 8, T0)["16"].text == ""
+
+
+def test_offline_dashes_win_over_the_announcements() -> None:
+    s = Signs(snapshot(0, counter("3"), counter("4"), counter("16")))
+    s.feed("announcements", {"announcements": [ann("Fraud alert")]})
+    s.feed("link_down", {})
+    s.now = T0 + OFFLINE_AFTER_S + 1
+    s.feed("link_error", {"message": "x"})
+    assert set(v.text for v in with_announcements(s.shown, s.board, 8, s.now).values()) == {OFFLINE_TEXT}
+
+
+def test_the_driver_gives_text_signs_their_own_views() -> None:
+    a, b = FakeSign(), FakeSign()
+    d = SignDriver([("3", a), ("3", b)], text=[True, False])
+    d.update({"3": SignView("")}, 0, {"3": SignView("FRAUD")})
+    assert a.shown == [("FRAUD", False)] and b.shown == [("", False)]
+    d.update({"3": SignView("A001", True)}, 1, {"3": SignView("A001", True)})
+    assert a.shown[-1] == b.shown[-1] == ("A001", True)
