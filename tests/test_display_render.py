@@ -141,3 +141,19 @@ def test_not_connected_banner_after_ten_seconds(painter: Painter, tmp_path: Path
 def test_a_board_that_never_connected_says_so(painter: Painter) -> None:
     drawn = {d.name for d in render(BoardState(offline_since=T0), T0 + 30, pygame.Surface((1280, 720)), painter)}
     assert "banner" in drawn and "hero_label" in drawn
+
+
+def test_the_marquee_follows_the_announcements_event_and_a_call_interrupts_it(painter: Painter) -> None:
+    s, _ = run([("state", snapshot(5)), ("link_up", {})])
+    surface = pygame.Surface((1280, 720))
+    new = {"id": "a9", "text": {"zh-TW": "新法令宣導", "en": "New rules"}, "starts_at": None, "ends_at": None,
+           "active": True}
+    s, _ = run([("announcements", {"announcements": [new]})], s)
+    marquee = {d.name: d for d in render(s, T0 + 1, surface, painter)}["marquee"]
+    assert "新法令宣導" in marquee.text and "New rules" in marquee.text and "Fraud" not in marquee.text
+    s, _ = run([("call", call(6, "A007"))], s, now=T0 + 2)
+    names = {d.name for d in render(s, T0 + 3, surface, painter)}
+    assert "marquee_call" in names and "marquee" not in names  # the call interrupts the announcements
+    s, _ = run([("announcements", {"announcements": []})], s, now=T0 + 4)
+    assert "marquee_call" in {d.name for d in render(s, T0 + 5, surface, painter)}  # and keeps the strip
+    assert not any(d.name == "marquee" for d in render(s, T0 + 600, surface, painter))  # none left: empty
