@@ -150,6 +150,7 @@ def record_events(url: str, calls: int) -> list[tuple[str, Any]]:
 class Frames:
     render_ms: dict[str, list[float]] = field(default_factory=dict)
     flip_ms: list[float] = field(default_factory=list)
+    media_ms: list[float] = field(default_factory=list)  # (e): the media region alone, per frame
     cold_ms: float = 0.0
 
     def add(self, kind: str, ms: float) -> None:
@@ -165,10 +166,62 @@ SAME = "nothing changed (the loop draws anyway)"
 CHANGED = (NEW_CALL, UPDATE, FLASH, ISSUED, MARQUEE)
 
 
-def render_frames(events: list[tuple[str, Any]], idle_frames: int) -> Frames:
+class MediaServer:
+    """A local stand-in for the hub's GET /api/v1/media: MEDIA_IMAGES photo-sized JPEGs, MEDIA_S each."""
+
+    def __init__(self) -> None:
+        import io
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from PIL import Image, ImageDraw
+
+        files: dict[str, bytes] = {}
+        for i in range(MEDIA_IMAGES):
+            img = Image.effect_noise((1920, 1080), 60 + 20 * i).convert("RGB")  # busy, as a photo is
+            ImageDraw.Draw(img).ellipse((400 + 200 * i, 200, 1500, 900), fill=(40 * i, 120, 200))
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=85)
+            files[f"/files/{i}.jpg"] = buf.getvalue()
+        listing = json.dumps({"media": [{"id": f"m{i}", "kind": "image", "url": f"/files/{i}.jpg",
+                                         "duration_s": MEDIA_S} for i in range(MEDIA_IMAGES)]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                body = listing if self.path == "/api/v1/media" else files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+MEDIA_IMAGES = 4
+MEDIA_S = 3.0  # short, so that the replayed calls cross many changes of picture
+
+
+def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: bool = False) -> Frames:
+    """(a) in process. `with_media`: the office's images rotate in their region (display/media.py), read
+    from a local MediaServer by the board's own MediaLibrary, prepared before the frames are timed as the
+    library's thread would have done; a change of picture (the Surface made from the prepared image) falls
+    in the timed frame."""
     import pygame
 
     from display import fonts
+    from display.layout import layout
     from display.render import Painter, render
     from display.state import initial, reduce
 
@@ -179,10 +232,25 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int) -> Frames:
     now = time.time()
     board = initial(now)
     board, _ = reduce(board, "link_up", {}, now=now)
+    library = media_server = None
+    if with_media:
+        import display.render as render_mod
+        from display.media import MediaLibrary
+
+        media_server = MediaServer()
+        library = MediaLibrary(media_server.url, DISPLAY_TOKEN)
+        real_media = render_mod._media
+
+        def timed_media(*a: Any) -> None:  # the media region's own share of each frame
+            t0 = time.perf_counter()
+            real_media(*a)
+            out.media_ms.append((time.perf_counter() - t0) * 1000)
+
+        render_mod._media = timed_media
 
     def frame(kind: str | None) -> None:
         t0 = time.perf_counter()
-        render(board, now, screen, painter)
+        render(board, now, screen, painter, media=library)
         t1 = time.perf_counter()
         pygame.display.flip()
         t2 = time.perf_counter()
@@ -195,6 +263,13 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int) -> Frames:
     first, rest = events[0], events[1:]
     assert first[0] == "state", first[0]
     board, _ = reduce(board, "state", first[1], now=now)
+    if library is not None and media_server is not None:
+        library.refresh()  # the list and the files
+        box = layout(*SIZE, len(board.counters), len(board.services), media=True).media
+        library.surface(now, (box.w, box.h))  # asks for this size, as the first frame would
+        library.refresh()  # the library's thread scales every image for it
+        media_server.close()
+        assert len(library.showable()) == MEDIA_IMAGES
     frame(None)  # the first frame: fonts rasterise everything for the first time
     i = 0
     while i < len(rest):
@@ -230,6 +305,8 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int) -> Frames:
         now += 1 / 30
         frame(MARQUEE)
     pygame.display.quit()
+    if with_media:
+        render_mod._media = real_media
     return out
 
 
@@ -370,9 +447,9 @@ def board_child(url: str, headless: bool, fps: int, conn: Any) -> None:
             send(("resync", resyncs[0].reason, time.monotonic()))
         return out
 
-    def render(state: Any, now: float, surface: Any, painter: Any = None) -> Any:
+    def render(state: Any, now: float, surface: Any, painter: Any = None, media: Any = None) -> Any:
         t0 = time.perf_counter()
-        drawn = real_render(state, now, surface, painter)
+        drawn = real_render(state, now, surface, painter, media=media)
         frames.append((time.perf_counter() - t0) * 1000)
         shown = {c.seq for c in state.recent}
         in_frame[:] = [s for s in pending if s in shown]
@@ -508,6 +585,8 @@ def main() -> int:
     p.add_argument("--latency-calls", type=int, default=30, help="calls timed end to end per frame rate (default 30)")
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--hub-rev", metavar="REV", help="run the hub from this commit instead of the working tree")
+    p.add_argument("--frames-only", action="store_true",
+                   help="only (a) and (e): render times without and with media; no idle boards, no latency")
     args = p.parse_args()
 
     print_machine()
@@ -521,13 +600,17 @@ def main() -> int:
             events = record_events(hub.url, args.calls)
             fr = render_frames(events, args.marquee_frames)
             print(f"  (a) {sum(len(v) for v in fr.render_ms.values())} frames rendered", flush=True)
+            load_media = os.getloadavg()
+            fm = render_frames(events, args.marquee_frames, with_media=True)
+            print(f"  (e) {sum(len(v) for v in fm.render_ms.values())} frames rendered with media", flush=True)
             idles = []
-            for mode in ("headless", "30fps"):
+            for mode in () if args.frames_only else ("headless", "30fps"):
                 idles.append(idle_board(tmp, hub.url, mode, args.idle))
                 print(f"  (b) {mode}: {fmt(idles[-1].cpu_pct)} % CPU", flush=True)
-            issue_tickets(hub.url, 2 * args.latency_calls + 5)
+            if not args.frames_only:
+                issue_tickets(hub.url, 2 * args.latency_calls + 5)
             lats = []
-            for i, mode in enumerate(("headless", "30fps")):
+            for i, mode in enumerate(() if args.frames_only else ("headless", "30fps")):
                 lats.append(call_latency(hub.url, mode, args.latency_calls, args.seed + i))
                 print(f"  (d) {mode}: median {fmt(median(lats[-1].total_ms))} ms", flush=True)
         finally:
@@ -543,6 +626,23 @@ def main() -> int:
     rows.append(stats_row("pygame.display.flip() (dummy driver)", fr.flip_ms, 3))
     print(table(["frame", "frames", "median ms", "p95 ms", "max ms"], rows))
     print(f"\nthe very first frame (cold: every text rasterised): {fmt(fr.cold_ms)} ms")
+
+    print(f"\n(e) the same replay with media: {MEDIA_IMAGES} 1920x1080 JPEGs, {MEDIA_S:g} s each, in the media region "
+          f"(display/media.py), same run as (a); load average at its start "
+          f"{' '.join(f'{x:.2f}' for x in load_media)}\n")
+    rows_m = [stats_row(k, fm.render_ms.get(k, [])) for k in CHANGED]
+    changed_m = [x for k in CHANGED for x in fm.render_ms.get(k, [])]
+    rows_m.append(stats_row("**every changed frame, with media**", changed_m))
+    rows_m.append(stats_row("**every changed frame, without media (a)**", changed))
+    rows_m.append(stats_row(SAME, fm.render_ms.get(SAME, [])))
+    rows_m.append(stats_row("of which the media region (fill + blit; a new picture: its Surface)", fm.media_ms, 3))
+    print(table(["frame", "frames", "median ms", "p95 ms", "max ms"], rows_m))
+    p95_m = nearest_rank(changed_m, 95)
+    print(f"\nchanged 1080p frame with media < 8 ms: median {fmt(median(changed_m), 2)}, p95 {fmt(p95_m, 2)} ms: "
+          f"{'met' if p95_m < 8 else 'NOT met (p95)'}")
+    if args.frames_only:
+        print(f"\ntotal time {time.monotonic() - started:.0f} s")
+        return 0
 
     print("\n(b, c) the idle board: the real `python -m server.cli display` process, marquee running, nothing called; "
           "`--windowed` is `--windowed --no-sound --size 1920x1080` on SDL's dummy video driver, so it draws at the "
