@@ -307,3 +307,71 @@ def test_speech_route_is_the_announcers_sequence(client):
     assert_error(client.get("/board/speech?number=A0%3C23&counter=3"), 400, "invalid_field")
     assert_error(client.get("/board/speech?number=A023&counter=3&languages=fr"), 400, "invalid_field")
     assert_error(client.get("/board/speech?number=A023&counter=3&zh_phrase=x"), 400, "invalid_field")
+
+
+def _png(color: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1600, 900), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.timeout(180)
+def test_media_rotate_in_their_region_and_what_is_not_media_is_skipped(hub):
+    """GET /api/v1/media is the hub side's (issue 9): faked here with the browser's routing, the expected
+    shape of docs/display.md. Images rotate by the clock; a file that does not decode is left out, said once."""
+    import json
+
+    files = {"/files/red.png": _png((220, 20, 20)), "/files/blue.png": _png((20, 20, 220)),
+             "/files/evil.png": b"<script>alert(1)</script>", "/files/clip.mp4": b"not a video at all"}
+    listing = {"media": [{"id": "red", "kind": "image", "url": "/files/red.png", "duration_s": 3},
+                         {"id": "evil", "kind": "image", "url": "/files/evil.png", "duration_s": 3},
+                         {"id": "clip", "kind": "video", "url": "/files/clip.mp4", "duration_s": 3},
+                         {"id": "blue", "kind": "image", "url": "/files/blue.png", "duration_s": 3}]}
+    seen_auth: list[str | None] = []
+
+    def serve(route: Any) -> None:
+        path = "/" + route.request.url.split("/", 3)[3].split("?")[0]
+        seen_auth.append(route.request.headers.get("authorization"))
+        if path == "/api/v1/media":
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(listing))
+        else:
+            route.fulfill(status=200, content_type="application/octet-stream", body=files[path])
+
+    with browser() as b:
+        page = b.new_page(viewport=TV, locale="zh-TW")
+        warnings: list[str] = []
+        page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route("**/api/v1/media", serve)
+        page.route("**/files/*", serve)
+        page.goto(f"{hub.url}/board?token={TOKEN}")
+        page.wait_for_selector("body:not(.connecting)", timeout=WAIT_MS)
+        hero = page.locator("#hero").bounding_box()
+        page.wait_for_selector("body.has-media #media img.media-item", timeout=WAIT_MS)
+        assert set(seen_auth) == {f"Bearer {TOKEN}"}
+        box = page.locator("#media").bounding_box()
+        img = page.locator("#media img.media-item").bounding_box()
+        assert box and img and img["width"] <= box["width"] + 1 and img["height"] <= box["height"] + 1
+        assert page.locator("#hero").bounding_box() == hero  # the call panel keeps its size and place
+        shown = set()
+        for _ in range(40):  # two showable images, 3 s each: both come round within 8 s
+            shown.add(page.evaluate("window.jiaohaoBoard.media()"))
+            if {"red", "blue"} <= shown:
+                break
+            page.wait_for_timeout(250)
+        assert shown <= {"red", "blue"} and {"red", "blue"} <= shown
+        assert any("media evil " in w for w in warnings) and any("media clip " in w for w in warnings), warnings
+        assert outside_their_boxes(page) == []
+        violations = axe_violations(page)
+        assert violations == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+        # The list emptied: the region goes and the side column is whole again.
+        listing["media"] = []
+        page.evaluate("window.jiaohaoBoardMediaRefresh && window.jiaohaoBoardMediaRefresh()")
+        page.wait_for_selector("body:not(.has-media)", timeout=WAIT_MS)
+        assert page.locator("#media").is_hidden()
+        assert errors == []

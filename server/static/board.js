@@ -5,6 +5,7 @@
  *   board-state.js    the reducer over the hub's events, by seq (no IO; tested under node)
  *   board-render.js   the picture (DOM only)
  *   board-speech.js   the spoken-call queue (Web Audio)
+ *   board-media.js    the office's images and videos in rotation (muted)
  *
  * Here: every event goes through the reducer, its effects are carried out (a call is spoken, a gap or
  * a reconnect reads GET /api/v1/state), and the new state is drawn.
@@ -77,6 +78,24 @@
   });
   setInterval(view.tick, 1000);
 
+  // The office's images and videos, in their own region (board-media.js); the calls never wait for them.
+  var mediaBox = document.getElementById("media");
+  var media = window.JiaohaoBoardMedia({
+    token: TOKEN, box: mediaBox,
+    onChange: function () {
+      var had = document.body.classList.contains("has-media");
+      media.tick(hubNow());
+      var has = !mediaBox.hidden;
+      if (had !== has) {
+        document.body.classList.toggle("has-media", has);
+        view.resized();  // the side column's rows changed height: fit the texts again
+      }
+    }
+  });
+  setInterval(function () { media.tick(hubNow()); }, 1000);
+  media.start();
+  window.jiaohaoBoardMediaRefresh = media.refresh;  // tests: read the list now instead of within 60 s
+
   // For tests and the curious: the reduced state (read-only by convention), why it re-read the
   // snapshot, and a way to lose the next n events on purpose, as a flaky network would.
   var dropping = 0;
@@ -84,7 +103,8 @@
   window.jiaohaoBoard = {
     resyncs: resyncs, speechBusy: function () { return speech.busy(); },
     sound: function () { return speech.state(); },  // "running" once sound may play; "off" with sound=off
-    dropEvents: function (n) { dropping = n; }
+    dropEvents: function (n) { dropping = n; },
+    media: function () { return media.shown(); }  // the id of the media item on screen, or null
   };
   // The reducer hands back a new state after every event: `state` is always the current one.
   Object.defineProperty(window.jiaohaoBoard, "state", { get: function () { return S; }, enumerable: true });
