@@ -33,6 +33,7 @@ RUNTIME = {
     "display.sign_frame.FrameError": "a malformed frame from the sign bus",
     "display.sign_bus.SignError": "a sign's serial port failed: opened again every 2 s",
     "server.wire.shapes.WireError": "a peer sent JSON without an id: the board reads the state again",
+    "display.media.MediaRefused": "a media file the board will not show: skipped, with one log line",
 }
 
 
