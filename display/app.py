@@ -60,6 +60,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
+    from server.sdnotify import notifier
     from server.wire.speech import default_clip_dir
 
     from . import fonts
@@ -93,6 +94,9 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     link = HubLink(opts.server, opts.token, events).start()
     board = initial(time.time())
     calls_seen, last_call_seq, said_connected = 0, 0, False
+    # READY after the first frame, then a watchdog ping from every frame: a frozen screen loop stops the
+    # pings and systemd restarts the board (firmware_config/systemd/jiaohao-display.service).
+    notify, frames = notifier(), 0
     deadline = time.monotonic() + opts.timeout if opts.timeout else None
     tick = pygame.time.Clock()
     fps = min(opts.fps, 10) if opts.headless else opts.fps
@@ -156,6 +160,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
             if canvas is not screen:
                 screen.blit(pygame.transform.rotate(canvas, -opts.rotate), (0, 0))
             pygame.display.flip()
+            frames += 1
+            if frames == 1:
+                notify.ready("showing the board")
+            notify.ping()
             tick.tick(fps)
         return 0
     finally:
