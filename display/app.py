@@ -12,6 +12,7 @@ import os
 import queue
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -55,8 +56,34 @@ def _video_env(opts: Options) -> bool:
     return opts.fullscreen if opts.fullscreen is not None else console
 
 
+# JIAOHAO_AUDIO (in /etc/jiaohao/display.env) -> the ALSA device SDL opens. The names are Raspberry Pi OS
+# Bookworm's cards with the KMS driver; a Pi 5 has no headphone jack. Anything with a colon is an ALSA
+# device name as `aplay -L` lists it (e.g. a USB speaker's sysdefault:CARD=Device).
+AUDIO_OUTPUTS = {
+    "hdmi": "sysdefault:CARD=vc4hdmi0",
+    "hdmi0": "sysdefault:CARD=vc4hdmi0",
+    "hdmi1": "sysdefault:CARD=vc4hdmi1",
+    "headphones": "sysdefault:CARD=Headphones",
+}
+
+
+def _audio_env(environ: MutableMapping[str, str] = os.environ) -> str | None:
+    """Chooses the sound output from JIAOHAO_AUDIO before pygame starts; returns the ALSA device, if any."""
+    choice = environ.get("JIAOHAO_AUDIO", "").strip()
+    if choice in ("", "auto"):
+        return None
+    device = choice if ":" in choice else AUDIO_OUTPUTS.get(choice.lower())
+    if device is None:
+        log.warning("JIAOHAO_AUDIO=%s is not one of auto, %s or an ALSA device name: using the default output",
+                    choice, ", ".join(AUDIO_OUTPUTS))
+        return None
+    environ["AUDIODEV"] = device  # SDL's ALSA driver opens this device instead of "default"
+    return device
+
+
 def run(opts: Options, out: TextIO = sys.stdout) -> int:
     fullscreen = _video_env(opts)
+    _audio_env()
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
