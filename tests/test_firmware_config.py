@@ -192,6 +192,13 @@ def _can_build_a_root() -> str | None:
         return "needs debootstrap"
     if os.environ.get("JIAOHAO_SKIP_PI_ROOT"):
         return "JIAOHAO_SKIP_PI_ROOT is set"
+    import urllib.request
+
+    mirror = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    try:  # install-pi's apt-get needs the mirror on every run; the cache spares debootstrap and PyPI only
+        urllib.request.urlopen(f"{mirror}/dists/bookworm/Release", timeout=10).close()
+    except OSError as e:
+        return f"cannot reach the Debian mirror {mirror} ({e})"
     return None
 
 
