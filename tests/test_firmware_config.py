@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,10 @@ def test_the_pinned_set_is_exact_and_has_what_jiaohao_needs() -> None:
     names = {x.split("==")[0].lower().replace("_", "-") for x in lines}
     assert {"flask", "gevent", "pygame-ce", "lgpio", "pyusb", "pyserial", "setuptools"} <= names
     assert not names & {"pytest", "ruff", "playwright", "jiaohao", "pip"}  # only what a Pi runs
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["hardware"]
+    needed = {re.match(r"[A-Za-z0-9_.\-]+", d)[0].lower().replace("_", "-") for d in wanted}  # type: ignore[index]
+    assert needed <= names, f"scripts/pin-pi again: {sorted(needed - names)} not pinned"
 
 
 def _can_build_a_root() -> str | None:
