@@ -40,6 +40,8 @@ class Announcer:
     device, or with clips missing, it logs a clear warning; the board shows the call regardless.
     """
 
+    retry_sound_s = 10.0  # at most this often a call tries to open a missing sound device again
+
     def __init__(
         self,
         clip_dir: Path,
@@ -68,11 +70,27 @@ class Announcer:
         self._thread: threading.Thread | None = None
         self._mixer_ok = False
         self._format: tuple[int, int, int] = (22050, -16, 1)
+        # A TV switched on after the Pi, or a USB speaker plugged in later: the device may come later.
+        self._mixer_tried = float("-inf")
+        self._mixer_error = ""
 
     def start(self) -> Announcer:
-        """Opens the sound device; if there is none, says so once and carries on silently."""
+        """Opens the sound device; if there is none, says so once and tries again at later calls."""
+        if not self._open_mixer():
+            log.warning("no sound device (%s): calls are shown but not spoken until one is found",
+                        self._mixer_error)
+        if self._mixer_ok and not self.clip_dir.is_dir():
+            log.warning("clip directory %s does not exist: calls are shown but not spoken. "
+                        "Make placeholder clips with: python scripts/make_clips.py --out %s",
+                        self.clip_dir, self.clip_dir)
+        self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
+        self._thread.start()
+        return self
+
+    def _open_mixer(self) -> bool:
         import pygame
 
+        self._mixer_tried = time.monotonic()
         try:
             if not pygame.mixer.get_init():
                 pygame.mixer.init(frequency=22050, size=-16, channels=1, buffer=1024)
@@ -81,14 +99,8 @@ class Announcer:
             self._format = init
             self._mixer_ok = True
         except pygame.error as e:
-            log.warning("no sound device (%s): calls are shown but not spoken", e)
-        if self._mixer_ok and not self.clip_dir.is_dir():
-            log.warning("clip directory %s does not exist: calls are shown but not spoken. "
-                        "Make placeholder clips with: python scripts/make_clips.py --out %s",
-                        self.clip_dir, self.clip_dir)
-        self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
-        self._thread.start()
-        return self
+            self._mixer_error = str(e)
+        return self._mixer_ok
 
     @property
     def sound(self) -> bool:
@@ -152,6 +164,9 @@ class Announcer:
     def _speak(self, call: Call) -> Played:
         tokens = sequence(call, self.languages, self.zh_phrase)
         played = Played(call.seq, call.number, clip_names(tokens))
+        if not self._mixer_ok and time.monotonic() - self._mixer_tried >= self.retry_sound_s:
+            if self._open_mixer():
+                log.warning("sound device found: calls are spoken again")
         if not self._mixer_ok:
             return played
         import pygame

@@ -12,6 +12,7 @@ import os
 import queue
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -56,11 +57,38 @@ def _video_env(opts: Options) -> bool:
     return opts.fullscreen if opts.fullscreen is not None else console
 
 
+# JIAOHAO_AUDIO (in /etc/jiaohao/display.env) -> the ALSA device SDL opens. The names are Raspberry Pi OS
+# Bookworm's cards with the KMS driver; a Pi 5 has no headphone jack. Anything with a colon is an ALSA
+# device name as `aplay -L` lists it (e.g. a USB speaker's sysdefault:CARD=Device).
+AUDIO_OUTPUTS = {
+    "hdmi": "sysdefault:CARD=vc4hdmi0",
+    "hdmi0": "sysdefault:CARD=vc4hdmi0",
+    "hdmi1": "sysdefault:CARD=vc4hdmi1",
+    "headphones": "sysdefault:CARD=Headphones",
+}
+
+
+def _audio_env(environ: MutableMapping[str, str] = os.environ) -> str | None:
+    """Chooses the sound output from JIAOHAO_AUDIO before pygame starts; returns the ALSA device, if any."""
+    choice = environ.get("JIAOHAO_AUDIO", "").strip()
+    if choice in ("", "auto"):
+        return None
+    device = choice if ":" in choice else AUDIO_OUTPUTS.get(choice.lower())
+    if device is None:
+        log.warning("JIAOHAO_AUDIO=%s is not one of auto, %s or an ALSA device name: using the default output",
+                    choice, ", ".join(AUDIO_OUTPUTS))
+        return None
+    environ["AUDIODEV"] = device  # SDL's ALSA driver opens this device instead of "default"
+    return device
+
+
 def run(opts: Options, out: TextIO = sys.stdout) -> int:
     fullscreen = _video_env(opts)
+    _audio_env()
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
+    from server.sdnotify import notifier
     from server.wire.speech import default_clip_dir
 
     from . import fonts
@@ -99,6 +127,9 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         library = MediaLibrary(opts.server, opts.token).start()  # its own thread: a call never waits for it
     board = initial(time.time())
     calls_seen, last_call_seq, said_connected = 0, 0, False
+    # READY after the first frame, then a watchdog ping from every frame: a frozen screen loop stops the
+    # pings and systemd restarts the board (firmware_config/systemd/jiaohao-display.service).
+    notify, frames = notifier(), 0
     deadline = time.monotonic() + opts.timeout if opts.timeout else None
     tick = pygame.time.Clock()
     fps = min(opts.fps, 10) if opts.headless else opts.fps
@@ -162,6 +193,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
             if canvas is not screen:
                 screen.blit(pygame.transform.rotate(canvas, -opts.rotate), (0, 0))
             pygame.display.flip()
+            frames += 1
+            if frames == 1:
+                notify.ready("showing the board")
+            notify.ping()
             tick.tick(fps)
         return 0
     finally:

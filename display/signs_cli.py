@@ -94,6 +94,8 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     import queue
     import time
 
+    from server.sdnotify import notifier
+
     from .client import HubLink
     from .sign_bus import SignError
     from .sign_mapping import OFFLINE_TEXT, picture, with_announcements
@@ -121,6 +123,9 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     shown = picture(board, ids, time.time())  # what the signs show; the next picture's blinks differ from it
     driver.update(shown.views, time.monotonic())
     said_connected = False
+    # READY once the signs are dark, then a watchdog ping from every turn of the loop that drives them.
+    notify = notifier()
+    notify.ready(where)
     try:
         while not opts.stop.is_set():
             try:
@@ -158,6 +163,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
             for cid, view in shown.views.items():
                 if view.blink:
                     log.info("counter %s: %s", cid, view.text)
+            notify.ping()
         return 0
     finally:
         link.stop()

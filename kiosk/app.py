@@ -128,7 +128,14 @@ class KioskApp:
             print(line, file=self.out, flush=True)
 
     def run(self) -> int:
-        """Poll until `stop()`; returns 0. Faults are shown, never raised: the kiosk keeps trying."""
+        """Poll until `stop()`; returns 0. Faults are shown, never raised: the kiosk keeps trying.
+
+        systemd hears READY after the first poll and a watchdog ping from every poll after it: a poll
+        that hangs stops the pings, and systemd restarts the kiosk (firmware_config/systemd).
+        """
+        from server.sdnotify import notifier
+
+        notify, polled = notifier(), False
         wait = 0.0
         while not self.stop_event.wait(wait):
             try:
@@ -136,8 +143,14 @@ class KioskApp:
             except Exception:  # a bug in one poll must not take the kiosk down; the next poll tries again
                 log.exception("poll failed")
             self.show()
+            if not polled:
+                polled = True
+                notify.ready("polling the hub and the printer")
+            notify.ping()
             hub_down = not self.controller.hub_ok
             wait = min(max(wait * 2, self.poll_s), HUB_DOWN_MAX_S) if hub_down else self.poll_s
+            if notify.ping_every_s:  # never sleep through a watchdog ping (WatchdogSec is far above this)
+                wait = min(wait, notify.ping_every_s)
         return 0
 
     def stop(self) -> None:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/up and scripts/test: make .venv with everything jiaohao needs, on a fresh
 # Debian or Raspberry Pi OS machine with nothing but Python 3.11+.
 set -euo pipefail

@@ -77,6 +77,17 @@ def _kiosk_office_sample(path: str | None, service: str, lane: str, number: str 
     return office_info(office), sample_ticket(office, service, lane, number)
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup
+
+    try:
+        path = backup(args.db, args.to, args.keep)
+    except BackupError as e:
+        raise UsageError(str(e)) from None
+    print(f"backed up {args.db} to {path}")
+    return 0
+
+
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return _fail(f"'jiaohao {part}' is not built yet (issue #{issue}); only the hub runs today: jiaohao serve")
@@ -117,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--db", metavar="FILE", default="jiaohao.db", help="the hub's database (default: ./jiaohao.db)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ua.set_defaults(func=_user)
+
+    b = sub.add_parser("backup", help="a consistent copy of the hub's database, also while the hub runs")
+    b.add_argument("--db", metavar="FILE", required=True, help="the hub's database")
+    b.add_argument("--to", metavar="DIR", required=True, help="where the copies go (made if missing)")
+    b.add_argument("--keep", metavar="N", type=int, help="keep only the newest N copies in DIR")
+    b.set_defaults(func=_backup)
 
     c = sub.add_parser("check-config", help="check an office file and say what is wrong, if anything")
     c.add_argument("config", metavar="FILE")

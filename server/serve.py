@@ -17,10 +17,13 @@ import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
+
+from .sdnotify import notifier  # noqa: E402
 
 TICK_S = 5.0
 
@@ -79,13 +82,22 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
         print(f"jiaohao: cannot listen on {host}:{port}: {e.strerror}", file=sys.stderr)
         return 1
 
+    notify = notifier()
+
     def ticker() -> None:
+        # The watchdog ping comes from this loop, the one that closes the day: if it hangs (a lock never
+        # released, the event loop blocked), the pings stop and systemd restarts the hub.
+        step = min(TICK_S, notify.ping_every_s or TICK_S)
+        last_tick = time.monotonic()
         while True:
-            gevent.sleep(TICK_S)
-            try:
-                hub.tick()
-            except Exception:
-                logging.getLogger("jiaohao.hub").exception("tick failed")
+            gevent.sleep(step)
+            if time.monotonic() - last_tick >= TICK_S:
+                last_tick = time.monotonic()
+                try:
+                    hub.tick()
+                except Exception:
+                    logging.getLogger("jiaohao.hub").exception("tick failed")
+            notify.ping()
 
     gevent.spawn(ticker)
     base = f"http://{host}:{port}"
@@ -101,11 +113,13 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
                 print(f"    {d.role:8} {d.id:14} {d.token}")
         print("    (every counter N has the token demo-counter-N-token)")
     sys.stdout.flush()
+    notify.ready(f"serving {office.name.en} on {host}:{port}")
 
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
     stop.wait()
+    notify.stopping()
     server.stop(timeout=2)
     store.close()
     return 0

@@ -242,3 +242,67 @@ def test_without_a_sound_device_calls_pass_silently(tmp_path: Path, monkeypatch:
         pygame.mixer.quit()
     assert [p.number for p in played] == ["A001"] and played[0].seconds == 0
     assert any("no sound device" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sound_device_missing_at_start_is_used_once_it_is_there(
+        clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import pygame
+
+    monkeypatch.setenv("SDL_AUDIODRIVER", "no-such-driver")  # the TV is still off
+    played: list[Played] = []
+    announcer = Announcer(clips, ("en",), on_played=played.append)
+    caplog.set_level(logging.WARNING, "jiaohao.display.announcer")
+    try:
+        announcer.start()
+        assert not announcer.sound
+        announcer.announce(a_call("A001", "1"))
+        assert announcer.wait_idle(10)
+        raw = tmp_path / "out.raw"
+        _disk_audio(monkeypatch, raw)  # now the device is there
+        announcer.retry_sound_s = 0.0
+        announcer.announce(a_call("A002", "1", seq=2))
+        assert announcer.wait_idle(60)
+        assert announcer.sound
+    finally:
+        announcer.close()
+        pygame.mixer.quit()
+    assert [(p.number, p.seconds > 1) for p in played] == [("A001", False), ("A002", True)]
+    data = raw.read_bytes()
+    assert len(data) > 22050 and data.count(0) < len(data) * 0.9
+    assert any("sound device found" in r.getMessage() for r in caplog.records)
+
+
+def test_a_missing_sound_device_is_not_retried_on_every_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pygame
+
+    monkeypatch.setenv("SDL_AUDIODRIVER", "no-such-driver")
+    announcer = Announcer(tmp_path)
+    opened: list[float] = []
+    real = announcer._open_mixer
+
+    def counting() -> bool:
+        opened.append(1)
+        return real()
+
+    announcer._open_mixer = counting  # type: ignore[method-assign]
+    try:
+        announcer.start()
+        for i in range(5):
+            announcer.announce(a_call("A001", "1", seq=i + 1))
+        assert announcer.wait_idle(10)
+    finally:
+        announcer.close()
+        pygame.mixer.quit()
+    assert len(opened) == 1  # at start only: the next try waits retry_sound_s (10 s)
+
+
+@pytest.mark.parametrize(("choice", "device"), [
+    ("hdmi", "sysdefault:CARD=vc4hdmi0"), ("headphones", "sysdefault:CARD=Headphones"),
+    ("HDMI1", "sysdefault:CARD=vc4hdmi1"), ("plughw:CARD=Device,DEV=0", "plughw:CARD=Device,DEV=0"),
+    ("auto", None), ("", None), ("speakers", None)])
+def test_the_display_role_chooses_hdmi_or_headphones(choice: str, device: str | None) -> None:
+    from display.app import _audio_env
+
+    env = {"JIAOHAO_AUDIO": choice}
+    assert _audio_env(env) == device
+    assert env.get("AUDIODEV") == device
