@@ -18,8 +18,9 @@ from typing import Any
 from .text import Text
 
 # Every Socket.IO event the hub emits (CONTRACT.md, docs/api.md). `state` is the snapshot sent on
-# connect; the others go to every connected client. `seq` counts only call, queue and counter.
-EVENTS = ("state", "call", "queue", "counter", "device")
+# connect; the others go to every connected client. `seq` counts only call, queue and counter
+# (`device` and `announcements` carry none).
+EVENTS = ("state", "call", "queue", "counter", "device", "announcements")
 SEQ_EVENTS = ("call", "queue", "counter")
 
 
@@ -294,6 +295,25 @@ class DeviceStatus(Shape):
 
 
 @dataclass(frozen=True)
+class Announcement(Shape):
+    """A marquee line (CONTRACT.md, "The office at run time"): in `state` and the `announcements` event."""
+
+    id: str
+    text: Text
+    starts_at: str | None = None
+    ends_at: str | None = None
+    active: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Announcement:
+        if not isinstance(data, dict) or "text" not in data:  # an older hub sent the bare text
+            return cls("", Text.from_json(data))
+        return cls(str(data.get("id") or ""), Text.from_json(data.get("text")), _str(data.get("starts_at")),
+                   _str(data.get("ends_at")), data.get("active") is not False, cls._extra(data))
+
+
+@dataclass(frozen=True)
 class State(Shape):
     """The body of GET /state and of the `state` event: the board's snapshot."""
 
@@ -303,7 +323,7 @@ class State(Shape):
     services: tuple[Service, ...]
     business_date: str | None = None
     office: OfficeInfo | None = None
-    announcements: tuple[Text, ...] = ()
+    announcements: tuple[Announcement, ...] = ()  # the active ones
     devices: tuple[DeviceStatus, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -321,9 +341,7 @@ class State(Shape):
             services=tuple(Service.from_json(s) for s in d.get("services") or []),
             business_date=_str(d.get("business_date")),
             office=OfficeInfo.from_json(office) if isinstance(office, dict) else None,
-            # An announcement is its text; later hubs may send `{"text": {...}, ...}` objects.
-            announcements=tuple(Text.from_json(a.get("text", a) if isinstance(a, dict) else a)
-                                for a in d.get("announcements") or []),
+            announcements=tuple(Announcement.from_json(a) for a in d.get("announcements") or []),
             devices=tuple(DeviceStatus.from_json(x) for x in d.get("devices") or [] if isinstance(x, dict)),
             extra=cls._extra(d),
         )
