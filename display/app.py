@@ -88,7 +88,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
-    from server.sdnotify import notifier
+    from server.wire.sdnotify import notifier
     from server.wire.speech import default_clip_dir
 
     from . import fonts

@@ -94,7 +94,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     import queue
     import time
 
-    from server.sdnotify import notifier
+    from server.wire.sdnotify import notifier
 
     from .client import HubLink
     from .sign_bus import SignError

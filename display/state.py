@@ -254,7 +254,7 @@ def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tup
         recent=_dedupe(recent_all),
         hero=hero,
         hero_at=hero_at,
-        announcements=snap.announcements,
+        announcements=tuple(a.text for a in snap.announcements if a.active and not a.text.blank),
     )
     # Events that came during the resync and are newer than this picture go on top, in seq order.
     for name, ev in sorted(state.pending, key=lambda p: int(p[1]["seq"])):

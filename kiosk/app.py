@@ -133,7 +133,7 @@ class KioskApp:
         systemd hears READY after the first poll and a watchdog ping from every poll after it: a poll
         that hangs stops the pings, and systemd restarts the kiosk (firmware_config/systemd).
         """
-        from server.sdnotify import notifier
+        from server.wire.sdnotify import notifier
 
         notify, polled = notifier(), False
         wait = 0.0

@@ -23,7 +23,7 @@ def device(*roles: str) -> Device:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send 'Authorization: Bearer TOKEN'. 缺少存取權杖。", code="missing_token")
-    dev = current_hub().office.device_for_token(token.strip())
+    dev = current_hub().device_for_token(token.strip())
     if dev is None:
         raise Unauthorized("This token is not known to the hub. 存取權杖無效。", code="invalid_token")
     if roles and dev.role not in roles:
@@ -351,3 +351,110 @@ def _date_arg() -> str | None:
 
 def _bad_date(value: str) -> str:
     raise Malformed(f"date must be YYYY-MM-DD (got {value[:20]!r}). 日期格式錯誤。", code="invalid_date")
+# -- the office at run time (CONTRACT.md) ---------------------------------------------------------
+
+@api.get("/office")
+def get_office() -> Any:
+    device("admin")
+    return jsonify(current_hub().office_json())
+
+
+@api.put("/counters/<cid>")
+def put_counter(cid: str) -> Any:
+    dev = device("admin")
+    return jsonify({"counter": current_hub().configure_counter(cid, body(), dev.id)})
+
+
+@api.get("/announcements")
+def get_announcements() -> Any:
+    device()
+    return jsonify({"announcements": current_hub().announcements()})
+
+
+@api.post("/announcements")
+def post_announcement() -> Any:
+    dev = device("admin")
+    announcement, _ = current_hub().put_announcement(None, body(), dev.id)
+    return jsonify({"announcement": announcement}), 201
+
+
+@api.put("/announcements/<aid>")
+def put_announcement(aid: str) -> Any:
+    dev = device("admin")
+    announcement, _ = current_hub().put_announcement(aid, body(), dev.id)
+    return jsonify({"announcement": announcement})
+
+
+@api.delete("/announcements/<aid>")
+def delete_announcement(aid: str) -> Any:
+    dev = device("admin")
+    current_hub().delete_announcement(aid, dev.id)
+    return jsonify({"deleted": aid})
+
+
+@api.post("/devices")
+def post_device() -> Any:
+    dev = device("admin")
+    data = body()
+    counter = data.get("counter")
+    if counter is not None and not isinstance(counter, str):
+        raise Malformed("'counter' must be a string. 欄位 counter 必須是文字。", code="invalid_field")
+    made, token = current_hub().issue_device(field(data, "id"), field(data, "role"), counter, dev.id)
+    return jsonify({"device": made, "token": token}), 201
+
+
+@api.delete("/devices/<did>")
+def delete_device(did: str) -> Any:
+    dev = device("admin")
+    current_hub().revoke_device(did, dev.id)
+    return jsonify({"revoked": did})
+
+
+@api.post("/users")
+def post_user() -> Any:
+    dev = device("admin")
+    data = body()
+    user = current_hub().add_user(field(data, "name"), field(data, "role"), field(data, "password"), dev.id)
+    return jsonify({"user": user}), 201
+
+
+# -- media for the boards (多媒體輪播) ----------------------------------------------------------------
+
+@api.post("/media")
+def post_media() -> Any:
+    from .media import MAX_UPLOAD
+
+    dev = device("admin")
+    request.max_content_length = MAX_UPLOAD  # this route only: every other body stays under 16 KiB
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("Send the file as multipart/form-data in the field 'file'. 請以 file 欄位上傳檔案。",
+                      code="missing_file")
+    data = upload.read(MAX_UPLOAD + 1)
+    name = request.form.get("name") or upload.filename or ""
+    return jsonify({"media": current_hub().add_media(name, data, dev.id)}), 201
+
+
+@api.get("/media")
+def list_media() -> Any:
+    device()
+    return jsonify({"media": current_hub().media()})
+
+
+@api.get("/media/<mid>")
+def get_media(mid: str) -> Any:
+    from flask import send_file
+
+    device()
+    path, mime = current_hub().media_file(mid)
+    resp = send_file(path, mimetype=mime, conditional=True, max_age=3600)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
+@api.delete("/media/<mid>")
+def delete_media(mid: str) -> Any:
+    dev = device("admin")
+    current_hub().delete_media(mid, dev.id)
+    return jsonify({"deleted": mid})

@@ -102,6 +102,9 @@ def create_app(
     from .report_pages import init_report_pages
 
     init_report_pages(app)
+    from .admin import init_admin
+
+    init_admin(app)
 
     from .realtime import init_realtime
 

@@ -17,10 +17,12 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from .wire.errors import FixableError
+
 NAME = re.compile(r"^jiaohao-\d{8}-\d{6}(-\d+)?\.db$")
 
 
-class BackupError(Exception):
+class BackupError(FixableError):
     """Why there is no backup, in one line."""
 
 

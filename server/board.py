@@ -56,7 +56,7 @@ def languages_arg(raw: str | None) -> tuple[str, ...] | None:
 def board_page() -> Response:
     h = current_hub()
     token = request.args.get("token", "")
-    dev = h.office.device_for_token(token) if token else None
+    dev = h.device_for_token(token) if token else None
     office = h.office.name
     if dev is None:
         reason = "missing" if not token else "invalid"

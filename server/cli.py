@@ -78,12 +78,9 @@ def _kiosk_office_sample(path: str | None, service: str, lane: str, number: str 
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from .backup import BackupError, backup
+    from .backup import backup
 
-    try:
-        path = backup(args.db, args.to, args.keep)
-    except BackupError as e:
-        raise UsageError(str(e)) from None
+    path = backup(args.db, args.to, args.keep)  # a BackupError is a FixableError: one line, exit 1
     print(f"backed up {args.db} to {path}")
     return 0
 

@@ -20,6 +20,7 @@ from .engine.office import (
     Alerts,
     AppointmentRules,
     Counter,
+    CounterSet,
     Device,
     Lane,
     Office,
@@ -27,6 +28,7 @@ from .engine.office import (
     Policy,
     Service,
 )
+from .engine.runtime import parse_clock
 from .wire.errors import ConfigError
 from .wire.text import Text
 from .wire.tomlfile import Reader, read_toml
@@ -38,7 +40,7 @@ DEMO_OFFICE = "demo_office.toml"
 # describes each one.
 OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation",
-         "appointments", "alerts"),
+         "appointments", "alerts", "schedule"),
     "office": ("name", "timezone", "ticket_footer", "public_url", "demo"),
     "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name", "points"),
     "lanes": ("id", "name", "weight"),
@@ -49,6 +51,7 @@ OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "simulation": ("hours", "arrivals", "no_show_pct"),  # parse_arrivals; arrivals.SERVICE.LANE are ids
     "appointments": ("early_minutes", "late_minutes", "only"),
     "alerts": ("wait_minutes", "idle_minutes", "target_wait_minutes", "service_level_pct"),  # issue #10
+    "schedule": ("from", "to", "close", "serves", "days"),  # serves.COUNTER are ids
 }
 # [[appointments.only]]: a session that takes only booked appointments.
 ONLY_KEYS = ("days", "dates", "from", "to", "services")
@@ -203,6 +206,7 @@ def parse_office(data: dict[str, Any]) -> Office:
         demo=o.get("demo", bool, False),
         appointments=_appointments(top.table("appointments"), service_ids),
         alerts=_alerts(top.table("alerts")),
+        schedule=_schedule(top, service_ids, counter_ids),
     )
 
 
@@ -217,6 +221,36 @@ def _alerts(a: Reader) -> Alerts:
             raise a.fail(key, f"must be from {low} to {high} (got {value})")
         values[key] = value
     return Alerts(**values)
+
+
+def _schedule(top: Reader, service_ids: set[str], counter_ids: set[str]) -> tuple[CounterSet, ...]:
+    """`[[schedule]]`: counter sets by time of day (lunch, evening), applied by the hub at the edges."""
+    out = []
+    for r in top.items("schedule"):
+        r.unknown(OFFICE_KEYS["schedule"])
+        starts, ends = parse_clock(r.get("from", str)), parse_clock(r.get("to", str))
+        if starts is None:
+            raise r.fail("from", "must be a time of day like \"12:00\"")
+        if ends is None or ends <= starts:
+            raise r.fail("to", "must be a time of day like \"13:30\", after from")
+        close = r.get("close", list, [])
+        for j, cid in enumerate(close):
+            if cid not in counter_ids:
+                raise r.fail(f"close[{j}]", f"'{cid}' is not a counter id")
+        serves = r.table("serves")
+        plan: dict[str, tuple[str, ...]] = {}
+        for cid in serves.data:
+            if cid not in counter_ids:
+                raise serves.fail(cid, f"'{cid}' is not a counter id")
+            ids = serves.get(cid, list)
+            if not ids or any(sid not in service_ids for sid in ids):
+                raise serves.fail(cid, f"must list services of this office (known: {', '.join(sorted(service_ids))})")
+            plan[cid] = tuple(ids)
+        days = r.get("days", list, [1, 2, 3, 4, 5, 6, 7])
+        if not days or any(not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 7 for d in days):
+            raise r.fail("days", "must list weekdays 1 (Monday) to 7 (Sunday)")
+        out.append(CounterSet(starts, ends, tuple(close), plan, tuple(days)))
+    return tuple(out)
 
 
 def _unique(top: Reader, key: str, ids: list[str]) -> None:

@@ -13,8 +13,10 @@ outside the lock, until its transaction is on disk and its events are out (serve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -22,21 +24,27 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from . import protocol, ratings, users
+from . import media, protocol, ratings, users
 from .commit import GroupCommit, Idempotency, Messages, Pending
-from .engine.errors import NotFound, WrongState
+from .engine import runtime
+from .engine.errors import Invalid, NotFound, TooLarge, WrongState
 from .engine.estimate import Estimates
-from .engine.model import Appointment, Change, Event, Ticket
-from .engine.office import Office
+from .engine.model import Appointment, Change, Event, Override, Ticket
+from .engine.office import ROLES, Device, Office
 from .engine.queue import QueueEngine, new_ticket_id
 from .store import History, Store
 from .wire import shapes
+from .wire.text import Text
 
 log = logging.getLogger("jiaohao.hub")
 
 Listener = Callable[[str, dict[str, Any]], None]
 View = TypeVar("View")
 RECENT_CALLS = 10
+# The schedule window in force, kept with the admins' changes so that it is stored with its edge's change.
+WINDOW_KEY = "schedule.window"
+ANNOUNCEMENT_CHARS = 500
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
 def utcnow() -> datetime:
@@ -54,13 +62,14 @@ class Hub:
         group_commit: bool = False,
         offload: Callable[[Callable[[], None]], Any] | None = None,
     ) -> None:
-        self.office = office
+        self.file_office = office  # what the office file said at start; self.office is the office now
         self.store = store
         self.clock = clock
         self.lock = threading.RLock()
         now = clock()
         state = store.load(now.astimezone(office.tz).date().isoformat())
-        self.engine = QueueEngine(office, state, new_id)
+        self._load_runtime(office, now)
+        self.engine = QueueEngine(self._office_now(), state, new_id)
         self.seq = int(store.meta("seq") or 0)
         self.listeners: list[Listener] = []
         self._devices: dict[str, dict[str, Any]] = {}
@@ -77,6 +86,7 @@ class Hub:
             missing = [c for c in self.engine.state.counters.values() if c.id not in stored]
             if missing:
                 self._commit(Change(counters={c.id: c for c in missing}), now)
+            self._tick_office(now)  # a schedule's edge passed while the hub was down
         self._load_idempotency()
         if group_commit:
             self._group = GroupCommit(store, self._emit, offload, self.seq)
@@ -175,11 +185,12 @@ class Hub:
         return result
 
     def tick(self) -> None:
-        """Every few seconds (`jiaohao serve`'s ticker): what time alone changes, e.g. the day closing at midnight."""
+        """Every few seconds (`jiaohao serve`'s ticker): what time alone changes: the day closing at midnight,
+        a `[[schedule]]` window's edge, an announcement starting or ending."""
         with self.lock:
             now = self.clock()
-            pending = self._commit(self.engine.roll_day(now), now)
-        self._wait([pending])
+            waits = [self._commit(self.engine.roll_day(now), now), self._tick_office(now)]
+        self._wait(waits)
 
     @staticmethod
     def _wait(waits: list[Pending | None]) -> None:
@@ -217,9 +228,9 @@ class Hub:
             return self._services_json(now)
 
     def devices(self) -> list[dict[str, Any]]:
-        """Each device's last health report."""
+        """Every device: where it comes from, when it was last seen, its last health report."""
         with self.lock:
-            return [dict(d) for d in self._devices.values()]
+            return self._devices_json()
 
     def console_state(self, cid: str) -> dict[str, Any]:
         """What the counter console shows: its counter, every queue, and the devices' health."""
@@ -237,7 +248,7 @@ class Hub:
                 "services": self._services_json(now),
                 "business_date": self.engine.state.business_date,
                 "office": protocol.office_info(self.office).to_json(),
-                "announcements": [a.as_json() for a in self.office.announcements],
+                "announcements": self._active_json(now),
                 "devices": [dict(d) for d in self._devices.values()],
             }
 
@@ -366,6 +377,366 @@ class Hub:
         """How many appointments were or will be called before this waiting ticket (the status page says why)."""
         with self._reading() as now:
             return self.engine.appointments_went_ahead(tid, now)
+    # -- the office at run time (CONTRACT.md; docs/configuration.md says which wins) ------------
+
+    @property
+    def office(self) -> Office:
+        """The office as it is now: the file, the admins' changes on top, the schedule's window on top."""
+        return self.engine.office
+
+    def _load_runtime(self, office: Office, now: datetime) -> None:
+        self._overrides: dict[str, dict[str, Any]] = self.store.overrides()
+        window = self._overrides.get(WINDOW_KEY, {}).get("value") or None
+        self._window: dict[str, Any] | None = window if isinstance(window, dict) else None
+        self._announcements = self._load_announcements(office)
+        self._active = runtime.active_ids(self._announcements, now)
+        self._issued: dict[str, Device] = {}  # sha256 of the token -> device
+        self._revoked: dict[str, str] = {}  # device id -> when
+        self._issued_at: dict[str, str] = {}
+        for r in self.store.issued_devices():
+            if r["revoked_at"]:
+                self._revoked[r["id"]] = r["revoked_at"]
+            elif r["token_sha256"]:
+                self._issued[r["token_sha256"]] = Device(r["id"], r["role"], "", r["counter"])
+                self._issued_at[r["id"]] = r["created_at"]
+        self._seen: dict[str, str] = {}
+        self.on_revoke: list[Callable[[str], None]] = []
+
+    def _load_announcements(self, office: Office) -> list[runtime.Announcement]:
+        stored = {r["id"]: r for r in self.store.announcements()}
+        out = []
+        for a in runtime.file_announcements(office):
+            r = stored.pop(a.id, None)
+            out.append(a if r is None else _announcement(r))
+        out += [_announcement(r) for r in stored.values()]
+        return [a for a in out if a.text.zh]  # a deleted one is kept as a row with no text
+
+    def _office_now(self) -> Office:
+        admin = runtime.overlay(self.file_office, {k: v["value"] for k, v in self._overrides.items()})
+        w = self._window
+        if w is None or not 0 <= w["index"] < len(self.file_office.schedule):
+            return admin
+        since = {_counter_key(k)[0]: datetime.fromisoformat(v["set_at"]) for k, v in self._overrides.items()
+                 if k.startswith("counters.") and k.endswith(".services")}
+        return runtime.scheduled(admin, self.file_office.schedule[w["index"]], since,
+                                 datetime.fromisoformat(w["started"]))
+
+    def device_for_token(self, token: str) -> Device | None:
+        """The device behind a token: the office file's (unless revoked) or one issued here (by its hash)."""
+        dev = self.office.device_for_token(token)
+        if dev is not None and dev.id in self._revoked:
+            dev = None
+        if dev is None:
+            dev = self._issued.get(_token_hash(token))
+        if dev is not None:
+            self._seen[dev.id] = protocol.iso(self.clock(), self.office) or ""
+        return dev
+
+    def _tick_office(self, now: datetime) -> Pending | None:
+        pending = None
+        local = now.astimezone(self.office.tz)
+        index = runtime.window_at(self.file_office, local)
+        day = local.date().isoformat()
+        old = self._window
+        was = (old["date"], old["index"]) if old else None
+        if was != ((day, index) if index is not None else None):
+            ended = self.file_office.schedule[old["index"]] if old and old["index"] < len(self.file_office.schedule) \
+                else None
+            starts = self.file_office.schedule[index] if index is not None else None
+            close = list(starts.close) if starts else []
+            reopen = [c for c in (ended.close if ended else ()) if c not in close]
+            new = {"date": day, "index": index, "started": now.isoformat()} if index is not None else None
+            self._window = new
+            office = self._office_now()
+            self._window = old
+            kind = "schedule_started" if new else "schedule_ended"
+            change = self.engine.schedule_edge(office, close, reopen, now, kind, index if new else old["index"])
+            change.overrides.append(Override(WINDOW_KEY, new, now, "schedule"))
+            pending = self._commit(change, now)
+            self._window = new
+            self._overrides[WINDOW_KEY] = {"value": new, "set_at": now.isoformat(), "set_by": "schedule"}
+        self._announce_if_changed(now)
+        return pending
+
+    def _announce_if_changed(self, now: datetime) -> None:
+        active = runtime.active_ids(self._announcements, now)
+        if active != self._active:
+            self._active = active
+            self._emit([("announcements", {"announcements": self._active_json(now)})])
+
+    def _active_json(self, now: datetime) -> list[dict[str, Any]]:
+        return [a.as_json(now) for a in self._announcements if a.active(now)]
+
+    def office_json(self) -> dict[str, Any]:
+        """GET /office: the office file's keys as the hub runs them now, without tokens, and what admins changed."""
+        with self._reading() as now:
+            o = self.office
+            file_counters = {c.id: c for c in self.file_office.counters}
+            overridden, ignored = [], []
+            for key, v in sorted(self._overrides.items()):
+                if key == WINDOW_KEY:
+                    continue
+                cid, name = _counter_key(key)
+                fc = file_counters.get(cid)
+                entry = {"key": key, "value": v["value"], "set_at": v["set_at"], "set_by": v["set_by"],
+                         "file": None if fc is None else _counter_file_value(fc, name)}
+                (overridden if fc is not None else ignored).append(entry)
+            w = self._window
+            return {
+                "office": {"name": o.name.as_json(), "timezone": o.timezone, "public_url": o.public_url or None,
+                           "ticket_footer": o.ticket_footer.as_json() if o.ticket_footer else None, "demo": o.demo},
+                "services": [{"id": s.id, "name": s.name.as_json(), "prefix": s.prefix, "first": s.first,
+                              "last": s.last, "default_minutes": s.default_minutes, "private": s.private}
+                             for s in o.services],
+                "lanes": [{"id": lane.id, "name": lane.name.as_json(), "weight": lane.weight} for lane in o.lanes],
+                "policy": {"mode": o.policy.mode, "priority_run": o.policy.priority_run,
+                           "max_wait_minutes": o.policy.max_wait_minutes},
+                "counters": [{"id": c.id, "name": c.name.as_json(), "services": list(c.services),
+                              "lanes": list(c.lanes), "open": self.engine.state.counters[c.id].open}
+                             for c in o.counters],
+                "devices": self._devices_json(),
+                "announcements": [a.as_json(now) for a in self._announcements],
+                "schedule": [{"from": x.starts.strftime("%H:%M"), "to": x.ends.strftime("%H:%M"),
+                              "close": list(x.close), "serves": {k: list(v) for k, v in x.serves.items()},
+                              "days": list(x.days)} for x in self.file_office.schedule],
+                "schedule_now": None if w is None else {"index": w["index"], "since": w["started"]},
+                "overridden": overridden,
+                "ignored": ignored,
+            }
+
+    def configure_counter(self, cid: str, data: dict[str, Any], actor: str) -> dict[str, Any]:
+        """PUT /counters/{id}: name, services, lanes; used from the counter's next call on."""
+        with self.lock:
+            now = self.clock()
+            waits = [self._commit(self.engine.roll_day(now), now)]
+            if self.office.counter(cid) is None:
+                raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
+            name = _text_field(data, "name") if "name" in data else None
+            services = _ids_field(data, "services")
+            lanes = _ids_field(data, "lanes")
+            runtime.check_counter(self.office, cid, name, services, lanes)
+            values = {"name": name.as_json() if name else None, "services": services, "lanes": lanes}
+            overrides = [Override(f"counters.{cid}.{k}", v, now, actor) for k, v in values.items() if v is not None]
+            if not overrides:  # nothing to change: nothing stored, logged or sent
+                view = self._counter_json(cid)
+                view["lanes"] = list(self.office.counter(cid).lanes)  # type: ignore[union-attr]
+                return view
+            old = dict(self._overrides)
+            for o in overrides:
+                self._overrides[o.key] = {"value": o.value, "set_at": now.isoformat(), "set_by": actor}
+            try:
+                office = self._office_now()
+            finally:
+                self._overrides = old
+            change = self.engine.configure_counter(cid, office, overrides, now, actor)
+            waits.append(self._commit(change, now))
+            for o in overrides:
+                self._overrides[o.key] = {"value": o.value, "set_at": now.isoformat(), "set_by": actor}
+            view = self._counter_json(cid)
+            view["lanes"] = list(office.counter(cid).lanes)  # type: ignore[union-attr]
+        self._wait(waits)
+        return view
+
+    def announcements(self) -> list[dict[str, Any]]:
+        with self.lock:
+            now = self.clock()
+            return [a.as_json(now) for a in self._announcements]
+
+    def put_announcement(self, aid: str | None, data: dict[str, Any], actor: str) -> tuple[dict[str, Any], bool]:
+        """POST (aid None: a new one, True) or PUT /announcements/{id}; the active set goes out if it changed."""
+        with self.lock:
+            now = self.clock()
+            existing = {a.id: (i, a) for i, a in enumerate(self._announcements)}
+            if aid is not None and aid not in existing:
+                raise NotFound(f"No announcement '{aid}'. 沒有這則公告。", code="unknown_announcement")
+            text = _text_field(data, "text", limit=ANNOUNCEMENT_CHARS)
+            starts, ends = _when(data, "starts_at", self.office), _when(data, "ends_at", self.office)
+            if starts and ends and ends <= starts:
+                raise Invalid("ends_at must be after starts_at. 結束時間必須晚於開始時間。", code="invalid_schedule")
+            new = aid is None
+            aid = aid or f"a-{secrets.token_hex(4)}"
+            position = existing[aid][0] if aid in existing else len(self._announcements)
+            a = runtime.Announcement(aid, text, starts, ends)
+            self.store.put_announcement(_announcement_row(a, position, now, actor), Event(
+                kind="announcement_added" if new else "announcement_changed", at=now,
+                business_date=self.engine.state.business_date, actor=actor, outcome=aid,
+                detail={"text": text.as_json(), "starts_at": _iso(starts), "ends_at": _iso(ends)}))
+            if aid in existing:
+                self._announcements[position] = a
+            else:
+                self._announcements.append(a)
+            self._announce_if_changed(now)
+            return a.as_json(now), new
+
+    def delete_announcement(self, aid: str, actor: str) -> None:
+        with self.lock:
+            now = self.clock()
+            found = [i for i, a in enumerate(self._announcements) if a.id == aid]
+            if not found:
+                raise NotFound(f"No announcement '{aid}'. 沒有這則公告。", code="unknown_announcement")
+            gone = runtime.Announcement(aid, Text("", ""))
+            self.store.put_announcement(
+                {**_announcement_row(gone, found[0], now, actor), "deleted": 1},
+                Event(kind="announcement_deleted", at=now, business_date=self.engine.state.business_date,
+                      actor=actor, outcome=aid))
+            del self._announcements[found[0]]
+            self._announce_if_changed(now)
+
+    def issue_device(self, did: str, role: str, counter: str | None, actor: str) -> tuple[dict[str, Any], str]:
+        """POST /devices: a new device and its token, shown this once (only its hash is kept)."""
+        if role not in ROLES:
+            raise Invalid(f"role must be one of {', '.join(ROLES)}. 裝置角色錯誤。", code="invalid_role")
+        if not DEVICE_ID.match(did):
+            raise Invalid("id must be letters, digits, '-', '_' or '.', at most 40. 裝置代號格式錯誤。",
+                          code="invalid_device_id")
+        with self.lock:
+            now = self.clock()
+            if role == "counter" and (counter is None or self.office.counter(counter) is None):
+                raise Invalid("A counter device names a counter of this office. 請指定本所的櫃台。",
+                              code="unknown_counter")
+            if role != "counter" and counter is not None:
+                raise Invalid("Only a counter device names a counter. 只有櫃台裝置需要指定櫃台。", code="invalid_field")
+            if self._device_known(did):
+                raise WrongState(f"A device '{did}' exists already; revoke it first. 此裝置代號已存在。",
+                                 code="device_exists")
+            token = secrets.token_urlsafe(24)
+            digest = _token_hash(token)
+            at = now.isoformat()
+            self.store.put_device({"id": did, "role": role, "counter": counter, "token_sha256": digest,
+                                   "created_at": at, "created_by": actor, "revoked_at": None, "revoked_by": None},
+                                  Event(kind="device_issued", at=now, business_date=self.engine.state.business_date,
+                                        actor=actor, counter=counter, outcome=did, detail={"role": role}))
+            dev = Device(did, role, "", counter)
+            self._issued[digest] = dev
+            self._issued_at[did] = at
+            self._revoked.pop(did, None)
+            return self._device_json(dev, "api"), token
+
+    def revoke_device(self, did: str, actor: str) -> None:
+        """DELETE /devices/{id}: its token is refused from the next request on; its sockets are closed."""
+        with self.lock:
+            now = self.clock()
+            issued = [(h, d) for h, d in self._issued.items() if d.id == did]
+            file_dev = next((d for d in self.file_office.devices if d.id == did and did not in self._revoked), None)
+            if not issued and file_dev is None:
+                raise NotFound(f"No device '{did}'. 沒有這個裝置。", code="unknown_device")
+            dev = issued[0][1] if issued else file_dev
+            assert dev is not None
+            at = now.isoformat()
+            self.store.put_device({"id": did, "role": dev.role, "counter": dev.counter, "token_sha256": None,
+                                   "created_at": self._issued_at.get(did, at), "created_by": None,
+                                   "revoked_at": at, "revoked_by": actor},
+                                  Event(kind="device_revoked", at=now, business_date=self.engine.state.business_date,
+                                        actor=actor, outcome=did))
+            for h, _ in issued:
+                del self._issued[h]
+            self._revoked[did] = at
+        for close in list(self.on_revoke):
+            try:
+                close(did)
+            except Exception:
+                log.exception("closing the connections of %s failed", did)
+
+    def _device_known(self, did: str) -> bool:
+        # An office file's device keeps its id even when revoked: issuing it again would bring back the
+        # file's token too (it is in the file), so a replacement gets an id of its own.
+        return any(d.id == did for d in self._issued.values()) or any(d.id == did for d in self.file_office.devices)
+
+    def _devices_json(self) -> list[dict[str, Any]]:
+        out = [self._device_json(d, "office_file") for d in self.file_office.devices if d.id not in self._revoked]
+        out += [self._device_json(d, "api") for d in self._issued.values()]
+        return out
+
+    def _device_json(self, d: Device, source: str) -> dict[str, Any]:
+        report = self._devices.get(d.id) or {}
+        return {"id": d.id, "role": d.role, "counter": d.counter, "source": source,
+                "last_seen": self._seen.get(d.id), "state": report.get("state"), "code": report.get("code"),
+                "message": report.get("message"), "at": report.get("at")}
+
+    def add_user(self, name: str, role: str, password: str, actor: str) -> dict[str, Any]:
+        """POST /users. The slow hash is made outside the lock."""
+        try:
+            users.check(name, role, password)
+        except users.UserError as e:
+            code = "password_too_short" if "password" in str(e) else "invalid_user"
+            raise Invalid(f"{e}. 帳號資料錯誤。", code=code) from None
+        digest = users.hash_password(password)
+        with self.lock:
+            now = self.clock()
+            event = Event(kind="user_added", at=now, business_date=self.engine.state.business_date, actor=actor,
+                          outcome=name, detail={"role": role})
+            if not self.store.add_user(name, role, digest, now, event):
+                raise WrongState(f"A user '{name}' exists already. 此帳號已存在。", code="user_exists")
+        return {"name": name, "role": role, "active": True}
+
+    def set_user(self, name: str, actor: str, *, active: bool | None = None, password: str | None = None) -> None:
+        """Disable or enable an account, or give it a new password (never shown afterwards)."""
+        digest = None
+        if password is not None:
+            try:
+                users.check_password(password)
+            except users.UserError as e:
+                raise Invalid(f"{e}. 密碼太短。", code="password_too_short") from None
+            digest = users.hash_password(password)
+        with self.lock:
+            now = self.clock()
+            kind = "user_password_reset" if password is not None else ("user_enabled" if active else "user_disabled")
+            event = Event(kind=kind, at=now, business_date=self.engine.state.business_date, actor=actor, outcome=name)
+            if not self.store.set_user(name, event, active=active, password_hash=digest):
+                raise NotFound(f"No user '{name}'. 沒有這個帳號。", code="unknown_user")
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return self.store.users()
+
+    def add_media(self, name: str, data: bytes, actor: str) -> dict[str, Any]:
+        """An image or video for the boards: checked by its first bytes and its size, then kept as a file."""
+        fmt = media.sniff(data[:16])
+        if fmt is None:
+            raise Invalid("This file is not a PNG, JPEG, GIF or WebP image, nor an MP4 or WebM video. "
+                          "僅接受 PNG、JPEG、GIF、WebP 圖片或 MP4、WebM 影片。", code="unsupported_media")
+        limit = media.MAX_BYTES[fmt.kind]
+        if len(data) > limit:
+            raise TooLarge(f"A{'n' if fmt.kind == 'image' else ''} {fmt.kind} may be at most {limit // media.MIB} MiB. "
+                           "檔案過大。", code="media_too_large")
+        directory = media.media_dir(self.store.path)
+        if directory is None:
+            raise WrongState("This hub keeps no files (its database is in memory). 此主機無法儲存檔案。",
+                             code="media_unavailable")
+        mid = f"m-{secrets.token_hex(6)}"
+        media.write(directory, mid + fmt.ext, data)  # outside the lock: a big file's fsync never stalls the queue
+        with self.lock:
+            now = self.clock()
+            row = {"id": mid, "kind": fmt.kind, "mime": fmt.mime, "file": mid + fmt.ext, "size": len(data),
+                   "name": (name or mid)[:200], "uploaded_at": now.isoformat(), "uploaded_by": actor, "deleted": 0}
+            self.store.put_media(row, Event(kind="media_added", at=now, business_date=self.engine.state.business_date,
+                                            actor=actor, outcome=mid, detail={"kind": fmt.kind, "size": len(data)}))
+        return _media_json(row)
+
+    def media(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [_media_json(r) for r in self.store.media()]
+
+    def media_file(self, mid: str) -> tuple[Any, str]:
+        """The stored file's path and type, for serving it back."""
+        with self.lock:
+            row = next((r for r in self.store.media() if r["id"] == mid), None)
+        directory = media.media_dir(self.store.path)
+        if row is None or directory is None or not (directory / row["file"]).is_file():
+            raise NotFound(f"No media '{mid}'. 沒有這個檔案。", code="unknown_media")
+        return directory / row["file"], row["mime"]
+
+    def delete_media(self, mid: str, actor: str) -> None:
+        with self.lock:
+            now = self.clock()
+            event = Event(kind="media_deleted", at=now, business_date=self.engine.state.business_date, actor=actor,
+                          outcome=mid)
+            rows = [r for r in self.store.media() if r["id"] == mid]
+            if not rows or not self.store.delete_media(mid, event):
+                raise NotFound(f"No media '{mid}'. 沒有這個檔案。", code="unknown_media")
+        directory = media.media_dir(self.store.path)
+        if directory is not None:
+            (directory / rows[0]["file"]).unlink(missing_ok=True)
 
     # -- storing and announcing ----------------------------------------------------------------
 
@@ -473,7 +844,9 @@ class Hub:
         return protocol.ticket(t, self.office, est, with_code=True).to_json()
 
     def _estimates(self, now: datetime) -> Estimates:
-        return self.engine.estimates(now)
+        closes = runtime.planned_closes(self.file_office, now.astimezone(self.office.tz)) \
+            if self.file_office.schedule else None
+        return self.engine.estimates(now, closes)
 
     def _services_json(self, now: datetime) -> list[dict[str, Any]]:
         open_services = {s.id for s in self.office.services if self.engine.service_open(s.id)}
@@ -506,3 +879,79 @@ class Hub:
                             counters=dict(state.counters),
                             handling_s={s.id: self.engine.mean_seconds(s.id) for s in self.office.services},
                             devices=[dict(d) for d in self._devices.values()])
+
+# -- the office at run time: parsing and rows ----------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _announcement(r: dict[str, Any]) -> runtime.Announcement:
+    if r["deleted"]:
+        return runtime.Announcement(r["id"], Text("", ""))
+    return runtime.Announcement(r["id"], Text(r["text_zh"], r["text_en"]),
+                                datetime.fromisoformat(r["starts_at"]) if r["starts_at"] else None,
+                                datetime.fromisoformat(r["ends_at"]) if r["ends_at"] else None)
+
+
+def _announcement_row(a: runtime.Announcement, position: int, now: datetime, actor: str) -> dict[str, Any]:
+    return {"id": a.id, "text_zh": a.text.zh, "text_en": a.text.en, "starts_at": _iso(a.starts_at),
+            "ends_at": _iso(a.ends_at), "position": position, "deleted": 0, "updated_at": now.isoformat(),
+            "updated_by": actor}
+
+
+def _media_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {"id": r["id"], "kind": r["kind"], "type": r["mime"], "size": r["size"], "name": r["name"],
+            "uploaded_at": r["uploaded_at"], "url": f"/api/v1/media/{r['id']}"}
+
+
+def _counter_key(key: str) -> tuple[str, str]:
+    """`counters.3.1.services` -> ("3.1", "services"): a counter id may hold dots."""
+    cid, _, name = key.removeprefix("counters.").rpartition(".")
+    return cid, name
+
+
+def _counter_file_value(c: Any, name: str) -> Any:
+    return c.name.as_json() if name == "name" else list(getattr(c, name, ()))
+
+
+def _text_field(data: dict[str, Any], key: str, limit: int = 100) -> Text:
+    """`{"zh-TW": ..., "en": ...}`, both non-empty: 422 otherwise (a board shows both)."""
+    value = data.get(key)
+    if value is None:
+        raise Invalid(f"'{key}' is required: {{\"zh-TW\": ..., \"en\": ...}}. 缺少中英文內容。", code="missing_text")
+    zh = value.get("zh-TW") if isinstance(value, dict) else None
+    en = value.get("en") if isinstance(value, dict) else None
+    if not (isinstance(zh, str) and zh.strip() and isinstance(en, str) and en.strip()):
+        raise Invalid(f"'{key}' needs a non-empty zh-TW and en text. 中英文內容都必須填寫。", code="missing_text")
+    if len(zh) > limit or len(en) > limit:
+        raise Invalid(f"'{key}' is longer than {limit} characters. 內容過長。", code="text_too_long")
+    return Text(zh.strip(), en.strip())
+
+
+def _ids_field(data: dict[str, Any], key: str) -> list[str] | None:
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise Invalid(f"'{key}' must be a list of ids. 欄位 {key} 必須是代號清單。", code="invalid_field")
+    return list(dict.fromkeys(value))
+
+
+def _when(data: dict[str, Any], key: str, office: Office) -> datetime | None:
+    """ISO-8601; without an offset, office-local time."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        d = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        d = None
+    if d is None:
+        raise Invalid(f"'{key}' must be an ISO-8601 time like 2026-12-01T08:00:00+08:00. 時間格式錯誤。",
+                      code="invalid_time")
+    return d if d.tzinfo else d.replace(tzinfo=office.tz)

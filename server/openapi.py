@@ -100,6 +100,28 @@ _DEVICE = {
     "properties": {"id": {"type": "string"}, "state": {"enum": ["ok", "warn", "error"]}, "code": {"type": "string"},
                    "message": {"type": "object"}, "at": {"type": "string"}},
 }
+ANNOUNCEMENT = {
+    "type": "object",
+    "required": ["id", "text", "starts_at", "ends_at", "active"],
+    "properties": {"id": {"type": "string"}, "text": _TEXT,
+                   "starts_at": {"type": ["string", "null"], "format": "date-time"},
+                   "ends_at": {"type": ["string", "null"], "format": "date-time"}, "active": {"type": "boolean"}},
+}
+_DEVICE_ENTRY = {
+    "type": "object",
+    "required": ["id", "role", "counter", "source", "last_seen"],
+    "properties": {"id": {"type": "string"}, "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+                   "counter": _NULLABLE_STR, "source": {"enum": ["office_file", "api"]},
+                   "last_seen": _NULLABLE_STR, "state": {"enum": ["ok", "warn", "error", None]},
+                   "code": _NULLABLE_STR, "message": {"type": ["object", "null"]}, "at": _NULLABLE_STR},
+}
+_MEDIA = {
+    "type": "object",
+    "required": ["id", "kind", "type", "size", "name", "uploaded_at", "url"],
+    "properties": {"id": {"type": "string"}, "kind": {"enum": ["image", "video"]}, "type": {"type": "string"},
+                   "size": {"type": "integer"}, "name": {"type": "string"}, "uploaded_at": {"type": "string"},
+                   "url": {"type": "string"}},
+}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -146,6 +168,11 @@ _TICKET_OUT = {"type": "object", "required": ["ticket"], "properties": {"ticket"
 _COUNTER_OUT = {"type": "object", "required": ["counter"], "properties": {"counter": _ref("Counter")}}
 _CHECK_IN_OUT = {"type": "object", "required": ["ticket", "appointment"],
                  "properties": {"ticket": _ref("Ticket"), "appointment": _ref("Appointment")}}
+_ANNOUNCEMENT_OUT = {"type": "object", "required": ["announcement"],
+                     "properties": {"announcement": _ref("Announcement")}}
+_ANNOUNCEMENT_BODY = {"type": "object", "required": ["text"], "properties": {
+    "text": _TEXT, "starts_at": {"type": ["string", "null"], "format": "date-time"},
+    "ends_at": {"type": ["string", "null"], "format": "date-time"}}}
 
 
 def _counter_path(summary: str, out: dict[str, Any], body: dict[str, Any] | None = None,
@@ -345,6 +372,11 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "id", **_ID_PARAM}],
                 "get": _op("One counter", {"200": _json(_COUNTER_OUT, "The counter"), **_errors(401, 404)},
                            tag="counters"),
+                "put": _op("Change what a counter is called, serves and takes, from its next call on",
+                           {"200": _json(_COUNTER_OUT, "Changed"), **_errors(400, 401, 403, 404, 413, 422)},
+                           body={"type": "object", "properties": {
+                               "name": _TEXT, "services": {"type": "array", "items": {"type": "string"}},
+                               "lanes": {"type": "array", "items": {"type": "string"}}}}, tag="counters"),
             },
             "/counters/{id}/next": _counter_path(
                 "Finish the current ticket and call the next",
@@ -386,10 +418,6 @@ def openapi_document() -> dict[str, Any]:
                 body={"type": "object", "required": ["state", "code"],
                       "properties": {"state": {"enum": ["ok", "warn", "error"]}, "code": {"type": "string"},
                                      "message": _TEXT}}, tag="devices")},
-            "/devices": {"get": _op("The health every device reported", {"200": _json(
-                {"type": "object", "required": ["devices"],
-                 "properties": {"devices": {"type": "array", "items": _DEVICE}}}, "Devices"),
-                **_errors(401, 403)}, tag="devices")},
             "/appointments": {
                 "get": {**_op("A day's bookings and what became of them", {
                     "200": _json({"type": "object", "required": ["appointments"],
@@ -418,13 +446,86 @@ def openapi_document() -> dict[str, Any]:
                     **_errors(400, 401, 403)}, tag="reports"),
                 "parameters": date_param,
             }},
+            "/devices": {
+                "get": _op("Every device: where it comes from, when last seen, its last health report", {"200": _json(
+                    {"type": "object", "required": ["devices"],
+                     "properties": {"devices": {"type": "array", "items": _DEVICE_ENTRY}}}, "Devices"),
+                    **_errors(401, 403)}, tag="devices"),
+                "post": _op("Issue a device and its token (shown this once)", {"201": _json(
+                    {"type": "object", "required": ["device", "token"],
+                     "properties": {"device": _DEVICE_ENTRY, "token": {"type": "string"}}}, "Issued"),
+                    **_errors(400, 401, 403, 409, 413, 422)},
+                    body={"type": "object", "required": ["id", "role"],
+                          "properties": {"id": {"type": "string"},
+                                         "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+                                         "counter": {"type": "string"}}}, tag="devices"),
+            },
+            "/devices/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "delete": _op("Revoke a device: its token is refused, its sockets closed", {"200": _json(
+                    {"type": "object", "required": ["revoked"], "properties": {"revoked": {"type": "string"}}},
+                    "Revoked"), **_errors(401, 403, 404, 413)}, tag="devices"),
+            },
+            "/office": {"get": _op("The office as the hub runs it now (no tokens), and what admins changed", {
+                "200": _json({"type": "object", "required": ["office", "services", "lanes", "policy", "counters",
+                                                             "devices", "announcements", "overridden"]}, "The office"),
+                **_errors(401, 403)}, tag="office")},
+            "/announcements": {
+                "get": _op("Every announcement, active or not", {"200": _json(
+                    {"type": "object", "required": ["announcements"],
+                     "properties": {"announcements": {"type": "array", "items": _ref("Announcement")}}},
+                    "Announcements"), **_errors(401)}, tag="office"),
+                "post": _op("Add a marquee line", {"201": _json(_ANNOUNCEMENT_OUT, "Added"),
+                                                   **_errors(400, 401, 403, 413, 422)},
+                            body=_ANNOUNCEMENT_BODY, tag="office"),
+            },
+            "/announcements/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "put": _op("Change a marquee line", {"200": _json(_ANNOUNCEMENT_OUT, "Changed"),
+                                                     **_errors(400, 401, 403, 404, 413, 422)},
+                           body=_ANNOUNCEMENT_BODY, tag="office"),
+                "delete": _op("Remove a marquee line", {"200": _json(
+                    {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "string"}}},
+                    "Removed"), **_errors(401, 403, 404, 413)}, tag="office"),
+            },
+            "/media": {
+                "get": _op("Images and videos uploaded for the boards", {"200": _json(
+                    {"type": "object", "required": ["media"],
+                     "properties": {"media": {"type": "array", "items": _MEDIA}}}, "Media"),
+                    **_errors(401)}, tag="media"),
+                "post": {**_op("Upload an image or a short video (checked by its bytes, size-limited)", {
+                    "201": _json({"type": "object", "required": ["media"], "properties": {"media": _MEDIA}},
+                                 "Stored"),
+                    **_errors(400, 401, 403, 409, 413, 422)}, tag="media"),
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}}}}}}},
+            },
+            "/media/{id}": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "get": _op("The file itself, with its own type", {
+                    "200": {"description": "The file", "content": {"image/*": {}, "video/*": {}}},
+                    "304": {"description": "Not modified"}, **_errors(401, 404)}, tag="media"),
+                "delete": _op("Delete a file", {"200": _json(
+                    {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "string"}}},
+                    "Deleted"), **_errors(401, 403, 404, 413)}, tag="media"),
+            },
+            "/users": {"post": _op("Add a staff account", {"201": _json(
+                {"type": "object", "required": ["user"], "properties": {"user": {
+                    "type": "object", "required": ["name", "role", "active"],
+                    "properties": {"name": {"type": "string"}, "role": {"enum": ["clerk", "supervisor", "admin"]},
+                                   "active": {"type": "boolean"}}}}}, "Added"),
+                **_errors(400, 401, 403, 409, 413, 422)},
+                body={"type": "object", "required": ["name", "role", "password"],
+                      "properties": {"name": {"type": "string"}, "role": {"enum": ["clerk", "supervisor", "admin"]},
+                                     "password": {"type": "string", "minLength": 10}}}, tag="office")},
             "/counters/{id}/open": _counter_path("Open the counter", _COUNTER_OUT),
             "/counters/{id}/close": _counter_path("Close the counter", _COUNTER_OUT),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {"Ticket": TICKET, "Service": SERVICE, "Counter": COUNTER, "Call": CALL, "Error": ERROR,
-                        "Appointment": APPOINTMENT},
+                        "Appointment": APPOINTMENT, "Announcement": ANNOUNCEMENT},
             "responses": {
                 f"E{c}": _json(_ref("Error"), d)
                 for c, d in {400: "Malformed request", 401: "Missing or unknown token",

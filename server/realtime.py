@@ -29,19 +29,36 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
         cors_allowed_origins="*",
     )
 
+    by_sid: dict[str, str] = {}  # Socket.IO session -> the device id it connected with
+
     @sio.on("connect")
     def _connect(auth: Any = None) -> None:
         token = None
         if isinstance(auth, dict):
             token = auth.get("token")
         token = token or request.args.get("token")
-        dev = hub.office.device_for_token(token) if isinstance(token, str) else None
+        dev = hub.device_for_token(token) if isinstance(token, str) else None
         # A clerk's console authenticates with its login session (the cookie) instead of a token.
         if dev is None and not session.get("user"):
             raise ConnectionRefusedError("unauthorized: connect with auth={'token': TOKEN}")
+        if dev is not None:
+            by_sid[request.sid] = dev.id  # type: ignore[attr-defined]
         with hub.lock:
             join_room(ROOM)
             emit("state", hub.state())
+
+    @sio.on("disconnect")
+    def _disconnect(*_: Any) -> None:
+        by_sid.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    def _revoked(device_id: str) -> None:
+        """A revoked device's sockets are closed now: its token is refused when it connects again."""
+        for sid, did in list(by_sid.items()):
+            if did == device_id:
+                by_sid.pop(sid, None)
+                sio.server.disconnect(sid)
+
+    hub.on_revoke.append(_revoked)
 
     def _listener(name: str, data: dict[str, Any]) -> None:
         sio.emit(name, data, to=ROOM)

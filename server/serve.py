@@ -23,7 +23,7 @@ import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 
-from .sdnotify import notifier  # noqa: E402
+from .wire.sdnotify import notifier  # noqa: E402
 
 TICK_S = 5.0
 

@@ -92,6 +92,6 @@ def test_user_add_cli(tmp_path):
     again = run("clerk07", "--role", "clerk", stdin="long enough pw\n")
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
     short = run("clerk08", "--role", "clerk", stdin="short\n")
-    assert short.returncode == 1 and "at least 8" in short.stderr
+    assert short.returncode == 1 and "at least 10" in short.stderr
     bad_role = run("clerk09", "--role", "boss", stdin="long enough pw\n")
     assert bad_role.returncode == 1

@@ -1,4 +1,4 @@
-"""systemd's notify protocol (server/sdnotify.py): READY once serving, WATCHDOG from the work loop.
+"""systemd's notify protocol (server/wire/sdnotify.py): READY once serving, WATCHDOG from the work loop.
 
 The live test gives a real `jiaohao serve` a real NOTIFY_SOCKET (a unix datagram socket bound here),
 as systemd does for a `Type=notify` unit with `WatchdogSec=`.
@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import HubProcess
 
-from server.sdnotify import Notifier
+from server.wire.sdnotify import Notifier
 
 
 @pytest.fixture

@@ -95,7 +95,10 @@ def simulate(
     tickets: Mapping[str, Ticket],
     stats: Mapping[str, ServiceStat],
     now: datetime,
+    closes: Mapping[str, datetime] | None = None,
 ) -> Estimates:
+    """`closes`: counters that will close at a known time (a `[[schedule]]` window): they call nothing after it."""
+    stop = {cid: (at - now).total_seconds() for cid, at in (closes or {}).items()}
     queues: dict[tuple[str, str], deque[_Item]] = {}
     items: list[_Item] = [
         _Item(t.id, t.service, t.lane, t.issued_at, t.order, t.appointment.slot if t.appointment else None)
@@ -165,6 +168,8 @@ def simulate(
 
     while heap:
         t, idx, cid = heapq.heappop(heap)
+        if t >= stop.get(cid, math.inf):
+            continue  # closed by then: it drops out of the play
         heads = [head[key] for key in serves[cid] if key in head]
         for sid in due_of[cid]:
             q = booked[sid]
@@ -317,6 +322,7 @@ class EstimateCache:
         tickets: Mapping[str, Ticket],
         stats: Mapping[str, ServiceStat],
         now: datetime,
+        closes: Mapping[str, datetime] | None = None,
     ) -> Estimates:
         if self.base is not None and self.at is not None and not self.dirty:
             age = (now - self.at).total_seconds()
@@ -327,7 +333,7 @@ class EstimateCache:
             if self.new and self.work >= self.COSTLY_WORK and 0 <= age < max_age and len(self.new) <= max_new:
                 return self._extended(office, stats)
         queue = [t for t in waiting() if t.status == Status.WAITING]
-        self.base = simulate(office, queue, counters, tickets, stats, now)
+        self.base = simulate(office, queue, counters, tickets, stats, now, closes)
         open_counters = sum(1 for c in office.counters if counters.get(c.id) and counters[c.id].open)
         self.work = play_work(len(queue), len(self.base.probes), open_counters)
         self.at, self.dirty, self.new = now, False, []

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .office import Office
 
 
 class Status(StrEnum):
@@ -131,6 +135,16 @@ class CallNotice:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Override:
+    """An admin's change to a key of the office file (`counters.3.services`), kept beside the file."""
+
+    key: str
+    value: object
+    at: datetime
+    actor: str | None
+
+
 @dataclass
 class Change:
     """Everything one operation changes: stored in one transaction, then applied, then announced."""
@@ -143,13 +157,17 @@ class Change:
     calls: list[CallNotice] = field(default_factory=list)
     appointments: dict[str, Appointment] = field(default_factory=dict)
     business_date: str | None = None
+    # The office from this change on (an admin's edit, a schedule's edge), and the stored keys that make it.
+    office: Office | None = None
+    overrides: list[Override] = field(default_factory=list)
     # The ticket or counter the caller asked about.
     ticket: str | None = None
     counter: str | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.tickets or self.counters or self.events or self.business_date or self.appointments)
+        return not (self.tickets or self.counters or self.events or self.business_date or self.appointments
+                    or self.office)
 
     def queue_changed(self, before: dict[str, Ticket]) -> bool:
         """Whether any waiting count moves: a ticket entered or left `waiting`."""

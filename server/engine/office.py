@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from ..wire.text import Text
@@ -116,6 +116,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
+class CounterSet:
+    """A `[[schedule]]` window of the office file: from `starts` to `ends` (office-local) on `days`
+    (ISO weekdays, 1 = Monday), the counters in `close` close and those in `serves` serve those services."""
+
+    starts: time
+    ends: time
+    close: tuple[str, ...] = ()
+    serves: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    days: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+
+
+@dataclass(frozen=True)
 class Office:
     name: Text
     timezone: str
@@ -130,6 +142,7 @@ class Office:
     demo: bool = False
     appointments: AppointmentRules = AppointmentRules()
     alerts: Alerts = Alerts()
+    schedule: tuple[CounterSet, ...] = ()
     _by_id: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

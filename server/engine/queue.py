@@ -24,6 +24,7 @@ from .model import (
     Change,
     CounterState,
     Event,
+    Override,
     ServiceStat,
     Status,
     Ticket,
@@ -173,10 +174,13 @@ class QueueEngine:
         state = self.state.counters.get(cid)
         return self.state.tickets.get(state.ticket) if state and state.ticket else None
 
-    def estimates(self, now: datetime) -> Estimates:
-        """Ahead and estimated wait for every waiting ticket and service (engine/estimate.py)."""
+    def estimates(self, now: datetime, closes: dict[str, datetime] | None = None) -> Estimates:
+        """Ahead and estimated wait for every waiting ticket and service (engine/estimate.py).
+
+        `closes`: counters that a `[[schedule]]` window will close, and when (runtime.planned_closes).
+        """
         s = self.state
-        return self._estimates.get(self.office, self.waiting, s.counters, s.tickets, s.stats, now)
+        return self._estimates.get(self.office, self.waiting, s.counters, s.tickets, s.stats, now, closes)
 
     # -- the day -------------------------------------------------------------------------------
 
@@ -438,6 +442,35 @@ class QueueEngine:
             d.log("counter_opened" if is_open else "counter_closed", None, counter=cid)
         return d.change
 
+    def configure_counter(self, cid: str, office: Office, overrides: list[Override], now: datetime,
+                          actor: str | None) -> Change:
+        """A counter's name, services or lanes changed at run time: used from its next call on.
+
+        `office` is the office with the change made (engine/runtime.py); the ticket it has called
+        stays its own, and no ticket's past changes.
+        """
+        state = self._counter(cid)
+        d = _Draft(self, now, actor)
+        d.change.office, d.change.overrides, d.change.counter = office, overrides, cid
+        d.put(state)
+        d.log("counter_configured", None, counter=cid, **{o.key.rpartition(".")[2]: o.value for o in overrides})
+        return d.change
+
+    def schedule_edge(self, office: Office, close: list[str], reopen: list[str], now: datetime,
+                      kind: str, window: int) -> Change:
+        """A `[[schedule]]` window starts (`close` its counters) or ends (`reopen` them), as actor `schedule`."""
+        d = _Draft(self, now, "schedule")
+        d.change.office = office
+        for cid, is_open in [(c, False) for c in close] + [(c, True) for c in reopen]:
+            if cid in self.state.counters and d.counter(cid).open != is_open:
+                d.put(d.counter(cid).evolve(open=is_open))
+                d.log("counter_opened" if is_open else "counter_closed", None, counter=cid, window=window)
+        for c in office.counters:
+            if c.services != (self.office.counter(c.id) or c).services:
+                d.put(d.counter(c.id))  # what it serves changed: its `counter` event goes out
+        d.log(kind, None, window=window)
+        return d.change
+
     def walk_in(self, cid: str, service_id: str, lane_id: str, now: datetime, actor: str | None) -> Change:
         """A citizen served without a ticket (樂齡 counters): never announced, always counted."""
         state = self._counter(cid)
@@ -502,6 +535,8 @@ class QueueEngine:
         if change.business_date:
             s.tickets = {tid: t for tid, t in s.tickets.items() if t.business_date == s.business_date}
             self._reindex()
+        if change.office is not None:
+            self.office = change.office
         s.counters.update(change.counters)
         s.numbering.update(change.numbering)
         s.stats.update(change.stats)

@@ -80,3 +80,26 @@ def _report_indexes(db: Database) -> None:
     # upgrading builds it once (about a second per 100,000 tickets).
     db.execute("CREATE INDEX IF NOT EXISTS tickets_by_day ON tickets (business_date)")
     db.execute("CREATE INDEX IF NOT EXISTS ratings_by_day ON ratings (business_date)")
+
+
+@migrations(name="0006_office_at_run_time")
+def _office_at_run_time(db: Database) -> None:
+    # Admins' changes to keys of the office file (`counters.3.services`), beside the file: which
+    # wins when they differ is in docs/configuration.md.
+    db.execute("""
+        CREATE TABLE office_overrides (key TEXT PRIMARY KEY, value TEXT NOT NULL, set_at TEXT NOT NULL,
+                                       set_by TEXT)""")
+    # Announcements made or changed at run time; `deleted` keeps a removed file announcement removed.
+    db.execute("""
+        CREATE TABLE announcements (id TEXT PRIMARY KEY, text_zh TEXT NOT NULL, text_en TEXT NOT NULL,
+                                    starts_at TEXT, ends_at TEXT, position INTEGER NOT NULL,
+                                    deleted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, updated_by TEXT)""")
+    # Devices issued at run time (only a hash of the token), and revocations of the file's devices.
+    db.execute("""
+        CREATE TABLE devices (id TEXT PRIMARY KEY, role TEXT NOT NULL, counter TEXT, token_sha256 TEXT,
+                              created_at TEXT NOT NULL, created_by TEXT, revoked_at TEXT, revoked_by TEXT)""")
+    # Images and videos for the boards: the files are beside the database (server/media.py).
+    db.execute("""
+        CREATE TABLE media (id TEXT PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL, file TEXT NOT NULL,
+                            size INTEGER NOT NULL, name TEXT NOT NULL, uploaded_at TEXT NOT NULL, uploaded_by TEXT,
+                            deleted INTEGER NOT NULL DEFAULT 0)""")

@@ -209,8 +209,9 @@ class Store:
             "SELECT name, role, password_hash FROM users WHERE name = ? AND active = 1", [name]))
         return rows[0] if rows else None
 
-    def add_user(self, name: str, role: str, password_hash: str, created_at: datetime) -> bool:
-        """Add an account; False (and nothing written) if the name is taken."""
+    def add_user(self, name: str, role: str, password_hash: str, created_at: datetime,
+                 event: Event | None = None) -> bool:
+        """Add an account (with its log row); False (and nothing written) if the name is taken."""
         with self.immediate(self.db):
             if list(self.db.query("SELECT 1 FROM users WHERE name = ?", [name])):
                 return False
@@ -218,6 +219,79 @@ class Store:
                 "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                 [name, role, password_hash, created_at.isoformat()],
             )
+            if event is not None:
+                self._insert_events([event])
+        return True
+
+    def set_user(self, name: str, event: Event, *, active: bool | None = None,
+                 password_hash: str | None = None) -> bool:
+        """Disable, enable or reset the password of an account, with its log row; False if unknown."""
+        with self.immediate(self.db):
+            if not list(self.db.query("SELECT 1 FROM users WHERE name = ?", [name])):
+                return False
+            if active is not None:
+                self.db.execute("UPDATE users SET active = ? WHERE name = ?", [int(active), name])
+            if password_hash is not None:
+                self.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [password_hash, name])
+            self._insert_events([event])
+        return True
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every account without its hash: name, role, created_at, active."""
+        return [dict(r, active=bool(r["active"])) for r in self.db.query(
+            "SELECT name, role, created_at, active FROM users ORDER BY name")]
+
+    # -- the office at run time ----------------------------------------------------------------
+
+    def overrides(self) -> dict[str, dict[str, Any]]:
+        """key -> {"value", "set_at", "set_by"}: the admins' changes to the office file's keys."""
+        return {r["key"]: {"value": json.loads(r["value"]), "set_at": r["set_at"], "set_by": r["set_by"]}
+                for r in self.db.query("SELECT * FROM office_overrides")}
+
+    def announcements(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM announcements ORDER BY position, id"))
+
+    def put_announcement(self, row: dict[str, Any], event: Event) -> None:
+        """Insert or replace one announcement (or its tombstone), with its log row, in one transaction."""
+        with self.immediate(self.db):
+            self.db.execute(
+                "INSERT INTO announcements (id, text_zh, text_en, starts_at, ends_at, position, deleted, "
+                "updated_at, updated_by) VALUES (:id, :text_zh, :text_en, :starts_at, :ends_at, :position, "
+                ":deleted, :updated_at, :updated_by) ON CONFLICT(id) DO UPDATE SET text_zh = excluded.text_zh, "
+                "text_en = excluded.text_en, starts_at = excluded.starts_at, ends_at = excluded.ends_at, "
+                "deleted = excluded.deleted, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                row)
+            self._insert_events([event])
+
+    def issued_devices(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM devices ORDER BY created_at, id"))
+
+    def put_device(self, row: dict[str, Any], event: Event) -> None:
+        """Issue a device (or record a revocation), with its log row, in one transaction."""
+        with self.immediate(self.db):
+            self.db.execute(
+                "INSERT INTO devices (id, role, counter, token_sha256, created_at, created_by, revoked_at, "
+                "revoked_by) VALUES (:id, :role, :counter, :token_sha256, :created_at, :created_by, :revoked_at, "
+                ":revoked_by) ON CONFLICT(id) DO UPDATE SET role = excluded.role, counter = excluded.counter, "
+                "token_sha256 = excluded.token_sha256, created_at = excluded.created_at, "
+                "created_by = excluded.created_by, revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by",
+                row)
+            self._insert_events([event])
+
+    def media(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM media WHERE deleted = 0 ORDER BY uploaded_at, id"))
+
+    def put_media(self, row: dict[str, Any], event: Event) -> None:
+        with self.immediate(self.db):
+            self.db.execute(insert_sql("media", row), row)
+            self._insert_events([event])
+
+    def delete_media(self, mid: str, event: Event) -> bool:
+        with self.immediate(self.db):
+            cur = self.db.execute("UPDATE media SET deleted = 1 WHERE id = ? AND deleted = 0", [mid])
+            if cur.rowcount != 1:
+                return False
+            self._insert_events([event])
         return True
 
     # -- writing -------------------------------------------------------------------------------
@@ -290,6 +364,12 @@ class Store:
             self.writer.execute(
                 insert_sql("appointments", row) + " ON CONFLICT(code) DO UPDATE SET "
                 + ", ".join(f"{k} = excluded.{k}" for k in row if k != "code"), row)
+        for o in change.overrides:
+            self.writer.execute(
+                "INSERT INTO office_overrides (key, value, set_at, set_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at, "
+                "set_by = excluded.set_by",
+                [o.key, json.dumps(o.value, ensure_ascii=False), ts(o.at), o.actor])
         self._insert_events(change.events, self.writer)
         if seq is not None:
             self._set_meta_on(self.writer, "seq", str(seq))

@@ -18,7 +18,8 @@ from typing import Any
 from .text import Text
 
 # Every Socket.IO event the hub emits (CONTRACT.md, docs/api.md). `state` is the snapshot sent on
-# connect; the others go to every connected client. `seq` counts only call, queue and counter.
+# connect; the others go to every connected client. `seq` counts only call, queue and counter
+# (`device` and `announcements` carry none).
 EVENTS = ("state", "call", "queue", "counter", "device", "announcements")
 SEQ_EVENTS = ("call", "queue", "counter")
 
@@ -307,18 +308,10 @@ class Announcement(Shape):
 
     @classmethod
     def from_json(cls, data: Any) -> Announcement:
-        if not isinstance(data, dict) or "text" not in data:
-            return cls("", Text.from_json(data))  # the office file's text, as hubs before issue 9 sent it
-        text = Text.from_json(data.get("text"))
-        aid = data.get("id")
-        return cls(
-            id=str(aid) if isinstance(aid, str | int) and not isinstance(aid, bool) else "",
-            text=text,
-            starts_at=_str(data.get("starts_at")),
-            ends_at=_str(data.get("ends_at")),
-            active=data.get("active") is not False,  # missing: active, as the hub sends only active ones
-            extra=cls._extra(data),
-        )
+        if not isinstance(data, dict) or "text" not in data:  # an older hub sent the bare text
+            return cls("", Text.from_json(data))
+        return cls(str(data.get("id") or ""), Text.from_json(data.get("text")), _str(data.get("starts_at")),
+                   _str(data.get("ends_at")), data.get("active") is not False, cls._extra(data))
 
 
 def active_announcements(items: Any) -> tuple[Text, ...]:
@@ -341,7 +334,7 @@ class State(Shape):
     services: tuple[Service, ...]
     business_date: str | None = None
     office: OfficeInfo | None = None
-    announcements: tuple[Text, ...] = ()
+    announcements: tuple[Announcement, ...] = ()  # the active ones
     devices: tuple[DeviceStatus, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -359,8 +352,7 @@ class State(Shape):
             services=tuple(Service.from_json(s) for s in d.get("services") or []),
             business_date=_str(d.get("business_date")),
             office=OfficeInfo.from_json(office) if isinstance(office, dict) else None,
-            # Their texts: an Announcement object (issue 9) or the bare text of older hubs; inactive ones dropped.
-            announcements=active_announcements(d.get("announcements")),
+            announcements=tuple(Announcement.from_json(a) for a in d.get("announcements") or []),
             devices=tuple(DeviceStatus.from_json(x) for x in d.get("devices") or [] if isinstance(x, dict)),
             extra=cls._extra(d),
         )
