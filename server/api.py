@@ -330,7 +330,7 @@ def check_in(code: str) -> Any:
 
 @api.get("/reports/appointments")
 def appointments_report() -> Any:
-    from .appointments_report import report
+    from .reports.appointments import report
 
     device("admin")
     day = _date_arg()

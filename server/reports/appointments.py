@@ -11,8 +11,8 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from .engine.office import Office
-from .store import History
+from ..engine.office import Office
+from ..store import History
 
 
 def report(history: History, day: str, office: Office) -> dict[str, Any]:
