@@ -78,7 +78,7 @@ def _kiosk_office_sample(path: str | None, service: str, lane: str, number: str 
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from .backup import backup
+    from .store.backup import backup
 
     path = backup(args.db, args.to, args.keep)  # a BackupError is a FixableError: one line, exit 1
     print(f"backed up {args.db} to {path}")

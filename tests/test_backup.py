@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from conftest import DISPLAY, KIOSK, ROOT, HubProcess
 
-from server.backup import BackupError, backup, backups
+from server.store.backup import BackupError, backup, backups
 
 
 def jiaohao(*args: str) -> subprocess.CompletedProcess[str]:

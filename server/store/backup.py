@@ -17,7 +17,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from .wire.errors import FixableError
+from ..wire.errors import FixableError
 
 NAME = re.compile(r"^jiaohao-\d{8}-\d{6}(-\d+)?\.db$")
 
