@@ -163,7 +163,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                     elif isinstance(eff, Resync):
                         log.info("reading the state again: %s", eff.reason)
                         link.resync()
-                if board.seq is not None and not said_connected:
+                # Connected means the socket is in the hub's room (its connect callback has run), not only
+                # that GET /state answered: until then a call is missed as an event, and whoever waits for
+                # this line before calling (tests, an installer's check) would wait for --after forever.
+                if board.seq is not None and board.connected and not said_connected:
                     said_connected = True
                     print(f"jiaohao display: connected to {opts.server} "
                           f"({len(board.counters)} counters, seq {board.seq})", file=out, flush=True)

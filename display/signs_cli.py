@@ -148,7 +148,8 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                     if isinstance(eff, Resync):
                         log.info("reading the state again: %s", eff.reason)
                         link.resync()
-                if board.seq is not None and not said_connected:
+                # Connected: the socket is in the hub's room too, not only GET /state answered (display/app.py).
+                if board.seq is not None and board.connected and not said_connected:
                     said_connected = True
                     known = {c.id for c in board.counters}
                     print(f"jiaohao signs: connected to {opts.server} (seq {board.seq})", file=out, flush=True)

@@ -102,6 +102,41 @@ def test_headless_snapshot_after_two_calls(hub_process: HubProcess, tmp_path: Pa
     assert ink_bbox(png, L.counters[2].number) is not None
 
 
+# The board with its socket slow to connect (a busy Pi, or a hub busy with the media list): GET /state
+# answers first. Its "connected to" line must still wait for the socket, or calls made after it are
+# missed as events and --after never counts them (the two_calls test's flake after the media merge).
+SLOW_SOCKET = (
+    "import sys, time, socketio\n"
+    "connect = socketio.Client.connect\n"
+    "def slow(self, *a, **k):\n"
+    "    time.sleep(1.5)\n"
+    "    return connect(self, *a, **k)\n"
+    "socketio.Client.connect = slow\n"
+    "from server.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_connected_waits_for_the_socket_so_calls_after_it_are_events(hub_process: HubProcess,
+                                                                    tmp_path: Path) -> None:
+    png = tmp_path / "slow.png"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SOCKET, "display", "--server", hub_process.url, "--token", TOKEN, "--headless",
+         "--snapshot", str(png), "--after", "1", "--timeout", "20"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        read_line(proc, "connected to")
+        issue(hub_process.url)
+        call_next(hub_process.url, "3")
+        assert proc.wait(WAIT) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert png.exists()
+
+
 def test_snapshot_zero_is_written_after_the_first_state(hub_process: HubProcess, tmp_path: Path) -> None:
     png = tmp_path / "first.png"
     r = subprocess.run(display_cmd("--server", hub_process.url, "--token", TOKEN, "--headless", "--snapshot",
