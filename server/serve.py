@@ -16,6 +16,7 @@ import logging  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import sqlite3  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -64,15 +65,28 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     from .app import create_app
     from .config import load_office
     from .hub import Hub
-    from .store import Store
+    from .store import StorageUnavailable, Store, storage_message
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     office = load_office(config)
-    store = Store(db)  # StoreLocked: a FixableError, one line and exit 1 from `jiaohao`'s main
-    # Group commit: changes decided while the disk syncs the last commit share the next fsync, which
-    # runs in gevent's thread pool so that the hub keeps answering meanwhile.
-    hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply)
-    app = create_app(office, hub=hub, async_mode="gevent")
+    store = None
+    try:
+        store = Store(db)  # StoreLocked: a FixableError, one line and exit 1 from `jiaohao`'s main
+        store.check_writable()
+        # Group commit: changes decided while the disk syncs the last commit share the next fsync, which
+        # runs in gevent's thread pool so that the hub keeps answering meanwhile.
+        hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply)
+        app = create_app(office, hub=hub, async_mode="gevent")
+    except (sqlite3.Error, StorageUnavailable, OSError) as e:
+        # One line, not a traceback: a corrupt file, a read-only file, a full disk (CONTRACT.md).
+        reason = e.message if isinstance(e, StorageUnavailable) else storage_message(e)
+        print(f"jiaohao: cannot use the database {db}: {reason.split(';')[0]}", file=sys.stderr)
+        if store is not None:
+            try:
+                store.close()
+            except sqlite3.Error:
+                pass
+        return 1
     _raise_fd_limit()
     try:
         server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("jiaohao.http"),
