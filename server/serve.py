@@ -22,6 +22,7 @@ import time  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
+import gevent.threadpool  # noqa: E402
 from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 
 from .wire.sdnotify import notifier  # noqa: E402
@@ -75,7 +76,11 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
         store.check_writable()
         # Group commit: changes decided while the disk syncs the last commit share the next fsync, which
         # runs in gevent's thread pool so that the hub keeps answering meanwhile.
-        hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply)
+        # Password hashes get a pool of their own: a storm of logins queues there, never in front of a commit,
+        # and takes at most one of the two cores of a Raspberry Pi.
+        logins = gevent.threadpool.ThreadPool(1)
+        hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply,
+                  hash_offload=logins.apply)
         app = create_app(office, hub=hub, async_mode="gevent")
     except (sqlite3.Error, StorageUnavailable, OSError) as e:
         # One line, not a traceback: a corrupt file, a read-only file, a full disk (CONTRACT.md).
