@@ -54,7 +54,11 @@ def _raw_body() -> bytes:
         limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024)
         cached = request.environ.get("jiaohao.body")
         if cached is None:
-            cached = request.environ["wsgi.input"].read(limit + 1) or b""
+            try:
+                cached = request.environ["wsgi.input"].read(limit + 1) or b""
+            except OSError:  # a broken chunked encoding (pywsgi's _InvalidClientInput)
+                request.environ["jiaohao.close"] = True  # the rest of the stream is no next request
+                raise Malformed("The chunked body could not be read. 請求內容格式錯誤。", code="malformed_request") from None
             request.environ["jiaohao.body"] = cached
         if len(cached) > limit:
             raise TooLarge("The request body is over 16 KiB. 請求內容過大。")
