@@ -33,7 +33,7 @@ from . import media, protocol, ratings, users
 from .clock import HubClock, utcnow
 from .commit import GroupCommit, Idempotency, Messages, Pending
 from .engine import runtime
-from .engine.errors import Invalid, NotFound, TooLarge, WrongState
+from .engine.errors import Gone, Invalid, NotFound, TooLarge, WrongState
 from .engine.estimate import Estimates
 from .engine.model import Appointment, Change, Event, Override, Ticket
 from .engine.office import ROLES, Device, Office
@@ -301,6 +301,19 @@ class Hub:
             if t is None:
                 raise NotFound(f"No ticket '{tid}'. 查無此號碼牌。", code="unknown_ticket")
             return self._ticket_json(t, now)
+
+    def public_ticket(self, tid: str) -> dict[str, Any]:
+        """A ticket as its QR code may see it: until the end of the day after its business day, then 410.
+
+        Paper tickets are thrown away with the QR code on them; after that day nobody should learn from one
+        what number, lane or counter its holder had (CONTRACT.md, "When things go wrong")."""
+        view = self.ticket(tid)
+        today = self.engine.business_date(self.clock())
+        last = (datetime.fromisoformat(view["business_date"]) + timedelta(days=1)).date().isoformat()
+        if today > last:
+            raise Gone("This ticket has expired; its page is kept only until the day after it was issued. "
+                       "此號碼牌已過期。", code="ticket_expired")
+        return view
 
     def counter(self, cid: str) -> dict[str, Any]:
         with self._reading():
