@@ -36,7 +36,7 @@ from .engine import runtime
 from .engine.errors import Gone, Invalid, NotFound, TooLarge, WrongState
 from .engine.estimate import Estimates
 from .engine.model import Appointment, Change, Event, Override, Ticket
-from .engine.office import ROLES, Device, Office
+from .engine.office import COUNTER_ROLES, ROLES, Device, Office
 from .engine.queue import QueueEngine, new_ticket_id
 from .store import History, StorageUnavailable, Store, storage_message
 from .wire import shapes
@@ -56,6 +56,10 @@ DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_IDEMPOTENCY_KEYS = 20_000
 
 __all__ = ["Hub", "utcnow"]
+
+
+def _session_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 class Hub:
@@ -377,6 +381,36 @@ class Hub:
         user: users.User | None = self._hash_offload(lambda: users.verify(row, password))
         return user
 
+    # -- staff sessions: on the hub, so that logout and disabling an account end them at once ----
+
+    def open_session(self, user: users.User, counter: str | None, hours: float) -> str:
+        """A new login session; the id goes into the cookie, only its hash into the database."""
+        sid = secrets.token_urlsafe(32)
+        with self.lock:
+            now = self.clock()
+            self.store.add_session(_session_hash(sid), user.name, counter, now, now + timedelta(hours=hours))
+        return sid
+
+    def staff_session(self, sid: object) -> dict[str, Any] | None:
+        """`{"user", "role", "counter"}` of a live session, or None (logged out, expired, account disabled)."""
+        if not isinstance(sid, str) or not sid:
+            return None
+        with self.lock:
+            return self.store.session(_session_hash(sid), self.clock())
+
+    def close_session(self, sid: object) -> None:
+        if isinstance(sid, str) and sid:
+            with self.lock:
+                self.store.delete_session(_session_hash(sid))
+
+    def disable_user(self, name: str, actor: str) -> dict[str, Any]:
+        """Disable a staff account (POST /users/{id}/disable): its sessions end now, it cannot log in again."""
+        self.set_user(name, actor, active=False)
+        with self.lock:
+            row = self.store.user_row(name)
+        assert row is not None
+        return {"name": row["name"], "role": row["role"], "active": bool(row["active"])}
+
     def secret(self, name: str) -> str:
         """A secret kept in the database (the session key), made on first use."""
         with self.lock:
@@ -690,11 +724,12 @@ class Hub:
                           code="invalid_device_id")
         with self.lock:
             now = self.clock()
-            if role == "counter" and (counter is None or self.office.counter(counter) is None):
-                raise Invalid("A counter device names a counter of this office. 請指定本所的櫃台。",
+            if role in COUNTER_ROLES and (counter is None or self.office.counter(counter) is None):
+                raise Invalid("A counter or tablet device names a counter of this office. 請指定本所的櫃台。",
                               code="unknown_counter")
-            if role != "counter" and counter is not None:
-                raise Invalid("Only a counter device names a counter. 只有櫃台裝置需要指定櫃台。", code="invalid_field")
+            if role not in COUNTER_ROLES and counter is not None:
+                raise Invalid("Only a counter or tablet device names a counter. 只有櫃台裝置需要指定櫃台。",
+                              code="invalid_field")
             if self._device_known(did):
                 raise WrongState(f"A device '{did}' exists already; revoke it first. 此裝置代號已存在。",
                                  code="device_exists")

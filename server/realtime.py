@@ -42,8 +42,11 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
             token = auth.get("token")
         token = token or request.args.get("token")
         dev = hub.device_for_token(token) if isinstance(token, str) else None
+        if dev is not None and dev.role == "tablet":
+            raise ConnectionRefusedError("A tablet token may only rate its counter's visits. 此裝置只能評分。",
+                                         {"code": "role_not_allowed"})
         # A clerk's console authenticates with its login session (the cookie) instead of a token.
-        if dev is None and not session.get("user"):
+        if dev is None and hub.staff_session(session.get("sid")) is None:
             # The reason reaches the client's connect_error as {"message": ...} (CONTRACT.md).
             if not token:
                 raise ConnectionRefusedError(

@@ -38,7 +38,8 @@ _SERVER_ERRORS = {
     414: ("URI Too Long", "uri_too_long", "The address is over 8 KiB; send data in the body. 網址過長。"),
     431: ("Request Header Fields Too Large", "headers_too_large",
           "A header is over 64 KiB, or there are over 100 headers. 請求標頭過大或過多。"),
-    500: ("Internal Server Error", "internal_error", "The hub failed on this request; it is logged. 系統錯誤，已記錄。"),
+    500: ("Internal Server Error", "internal_error",
+          "The hub failed on this request; it is logged. 系統錯誤，已記錄。"),
 }
 
 
@@ -180,9 +181,9 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     if office.demo:
         print("  DEMO OFFICE: these tokens are public, for trying jiaohao only:")
         for d in office.devices:
-            if d.role != "counter" or d.counter in ("3", "15"):
+            if d.role not in ("counter", "tablet") or d.counter in ("3", "15"):
                 print(f"    {d.role:8} {d.id:14} {d.token}")
-        print("    (every counter N has the token demo-counter-N-token)")
+        print("    (every counter N has the token demo-counter-N-token, its rating tablet demo-tablet-N-token)")
     sys.stdout.flush()
     notify.ready(f"serving {office.name.en} on {host}:{port}")
 

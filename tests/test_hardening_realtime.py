@@ -58,3 +58,13 @@ def test_a_good_token_still_connects(hub_process: HubProcess) -> None:
         assert states[0]["hub"]["status"] == "ok"
     finally:
         client.disconnect()
+
+
+def test_a_tablet_token_may_not_connect(hub_process: HubProcess) -> None:
+    client = socketio.Client(reconnection=False)
+    errors: list[Any] = []
+    client.on("connect_error", lambda data=None: errors.append(data))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(hub_process.url, auth={"token": "demo-tablet-3-token"}, transports=["websocket"],
+                       wait_timeout=10)
+    assert errors and "tablet" in errors[0]["message"]

@@ -282,6 +282,9 @@ class Store:
                 return False
             if active is not None:
                 self.db.execute("UPDATE users SET active = ? WHERE name = ?", [int(active), name])
+            if active is False or password_hash is not None:
+                # Disabled, or a new password: every session of the account ends now (issue #14).
+                self.db.execute("DELETE FROM sessions WHERE user = ?", [name])
             if password_hash is not None:
                 self.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [password_hash, name])
             self._insert_events([event])
@@ -344,6 +347,33 @@ class Store:
                 return False
             self._insert_events([event])
         return True
+
+    def user_row(self, name: str) -> dict[str, Any] | None:
+        """An account, active or not: name, role, active."""
+        rows = list(self.db.query("SELECT name, role, active FROM users WHERE name = ?", [name]))
+        return rows[0] if rows else None
+
+    # -- staff sessions ------------------------------------------------------------------------
+
+    def add_session(self, id_hash: str, user: str, counter: str | None, now: datetime, expires: datetime) -> None:
+        with self.immediate(self.db):
+            self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [ts(now)])
+            self.db.execute(
+                "INSERT INTO sessions (id_hash, user, counter, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                [id_hash, user, counter, ts(now), ts(expires)])
+
+    def session(self, id_hash: str, now: datetime) -> dict[str, Any] | None:
+        """A live session of an active account: user, role, counter."""
+        rows = list(self.db.query(
+            "SELECT s.user, u.role, s.counter, s.expires_at FROM sessions s JOIN users u ON u.name = s.user "
+            "WHERE s.id_hash = ? AND u.active = 1", [id_hash]))
+        if not rows or datetime.fromisoformat(rows[0]["expires_at"]) <= now:
+            return None
+        return rows[0]
+
+    def delete_session(self, id_hash: str) -> None:
+        with self.immediate(self.db):
+            self.db.execute("DELETE FROM sessions WHERE id_hash = ?", [id_hash])
 
     # -- writing -------------------------------------------------------------------------------
 
