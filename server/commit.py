@@ -93,6 +93,7 @@ class GroupCommit:
             with self._emitted:
                 self.emitted_seq = batch[-1].seq
                 self._emitted.notify_all()
+            del batch, rows, p  # the last batch's changes must not stay in memory until the next one
 
     def _fail(self, batch: list[Pending], e: BaseException) -> None:
         log.error("could not store %d changes (%s); refused, memory goes back to the disk", len(batch), e)
