@@ -145,8 +145,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "Missing or unknown token", 403: "The token may not do this",
-            404: "Unknown id", 409: "Wrong state", 413: "Body over 16 KiB", 422: "Well-formed but invalid",
-            429: "Rate limit"}
+            404: "Unknown id", 409: "Wrong state", 410: "Expired", 413: "Body over 16 KiB",
+            422: "Well-formed but invalid", 429: "Rate limit",
+            503: "Refused for now: clock_behind or storage_unavailable"}
     return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes if c in text}
 
 
@@ -342,7 +343,15 @@ def openapi_document() -> dict[str, Any]:
                 "get": _op("One ticket as its holder's phone may see it (no ids)",
                            {"200": _json(public_ticket_out, "The ticket"),
                             "304": {"description": "Not modified since the ETag in If-None-Match"},
-                            **_errors(404, 429)}, auth=False, tag="public"),
+                            **_errors(404, 410, 429)}, auth=False, tag="public"),
+            },
+            "/users/{id}/disable": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "post": _op("Disable a staff account: its sessions end at once", {"200": _json(
+                    {"type": "object", "required": ["user"], "properties": {"user": {
+                        "type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"},
+                                                         "active": {"type": "boolean"}}}}}, "Disabled"),
+                    **_errors(401, 403, 404, 503)}, tag="staff"),
             },
             "/services": {"get": _op("Services with waiting counts and estimates",
                                      {"200": _json(services_out, "Services"), **_errors(401)})},
@@ -530,7 +539,8 @@ def openapi_document() -> dict[str, Any]:
                 f"E{c}": _json(_ref("Error"), d)
                 for c, d in {400: "Malformed request", 401: "Missing or unknown token",
                              403: "The token may not do this", 404: "Unknown id", 409: "Wrong state",
-                             413: "Body over 16 KiB", 422: "Well-formed but invalid", 429: "Rate limit"}.items()
+                             410: "Expired", 413: "Body over 16 KiB", 422: "Well-formed but invalid",
+                             429: "Rate limit", 503: "Refused for now: clock_behind or storage_unavailable"}.items()
             },
         },
     }
