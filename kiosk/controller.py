@@ -132,6 +132,15 @@ def too_early_message(hub_message: str) -> Message:
     return Message(f"尚未到報到時間，請於 {hm} 起報到", f"Too early: check-in opens at {hm}", "warning")
 
 
+# The hub answers but refuses changes for now (CONTRACT.md): say why, not "cannot reach the hub".
+HOLD_MESSAGES = {
+    "clock_behind": Message("暫停取號：主機時間尚未校正，請洽服務台",
+                            "No numbers now: the hub's clock is not set yet. Please ask at the front desk.", "error"),
+    "storage_unavailable": Message("暫停取號：主機無法儲存資料，請洽服務台",
+                                   "No numbers now: the hub cannot store data. Please ask at the front desk.", "error"),
+}
+
+
 class Controller:
     def __init__(
         self,
@@ -529,6 +538,8 @@ class Controller:
             return self._no_hub()
         except HubRefused as e:
             log.error("button %s: the hub refused to issue %s/%s: %s", b.id, b.service, b.lane, e)
+            if e.code in HOLD_MESSAGES:
+                return PressResult(Outcome.HUB_REFUSED, HOLD_MESSAGES[e.code])
             return PressResult(Outcome.HUB_REFUSED, Message("無法取號，請洽服務台",
                                                             "No number could be issued. Please ask at the front desk.",
                                                             "error"))
