@@ -86,7 +86,8 @@ def test_staff_pages_may_not_be_framed(client: Any) -> None:
 
 
 def test_secure_cookies_behind_tls(tmp_path: Path) -> None:
-    text = (ROOT / "server" / "demo_office.toml").read_text("utf-8") + "\n[web]\nsecure_cookies = true\n"
+    text = (ROOT / "server" / "demo_office.toml").read_text("utf-8").replace("secure_cookies = false",
+                                                                             "secure_cookies = true")
     path = tmp_path / "office.toml"
     path.write_text(text, "utf-8")
     office = load_office(str(path))
