@@ -165,6 +165,7 @@ class Controller:
         self.printer_status: PrinterStatus | None = None
         self.hub_ok = False
         self.hub_problem: str | None = None  # e.g. the hub refuses our token
+        self.hold: Message | None = None  # the hub holds changes (its clock, its disk): said until it issues again
         self.office: Text | None = None
         self.hub_public_url = ""
         self.hub_footer: Text | None = None
@@ -294,6 +295,8 @@ class Controller:
     def _standing_message(self) -> Message:
         if self.printer_status in PRINTER_MESSAGES:
             return PRINTER_MESSAGES[self.printer_status]  # type: ignore[index]
+        if self.hold is not None:
+            return self.hold
         if self.hub_problem:
             return Message("叫號主機拒絕此取號機，請洽服務人員",
                            f"The queue server refuses this kiosk: {self.hub_problem}", "error")
@@ -539,12 +542,14 @@ class Controller:
         except HubRefused as e:
             log.error("button %s: the hub refused to issue %s/%s: %s", b.id, b.service, b.lane, e)
             if e.code in HOLD_MESSAGES:
+                with self._state:
+                    self.hold = HOLD_MESSAGES[e.code]
                 return PressResult(Outcome.HUB_REFUSED, HOLD_MESSAGES[e.code])
             return PressResult(Outcome.HUB_REFUSED, Message("無法取號，請洽服務台",
                                                             "No number could be issued. Please ask at the front desk.",
                                                             "error"))
         with self._state:
-            self.hub_ok = True
+            self.hub_ok, self.hold = True, None
         if not created:
             log.info("button %s: the hub had already issued %s for this press", b.id, ticket["number"])
         return self._print(ticket)

@@ -29,15 +29,26 @@ def test_the_client_does_not_retry_a_hub_that_holds_changes(fake_hub: Any) -> No
 
 
 class HoldingHub(FakeHub):
+    holding = True
+
     def issue(self, service: str, lane: str, key: str, deadline_s: float = 15.0) -> tuple[dict[str, Any], bool]:
-        raise HubRefused(503, "clock_behind", BEHIND["error"]["message"])
+        if self.holding:
+            raise HubRefused(503, "clock_behind", BEHIND["error"]["message"])
+        return super().issue(service, lane, key, deadline_s)
 
 
 def test_the_kiosk_says_the_hubs_clock_is_not_set() -> None:
-    hub, printer = HoldingHub(), SimulatedPrinter()
-    c = Controller(CONFIG, hub, printer, server_url="http://hub:8600", monotonic=Clock(), new_key=lambda: "k")
+    hub, printer, clock = HoldingHub(), SimulatedPrinter(), Clock()
+    keys = iter(f"key-{i}" for i in range(10))
+    c = Controller(CONFIG, hub, printer, server_url="http://hub:8600", monotonic=clock, new_key=lambda: next(keys))
     c.refresh()
     result = c.press(CONFIG.buttons[0].id)
     assert result.outcome == Outcome.HUB_REFUSED
     assert "時間" in result.message.zh and "clock" in result.message.en
     assert len(printer.printed) == 0
+    # Until the hub issues again, the kiosk's standing message says why (screen and lamps).
+    assert c.standing_message() == result.message
+    hub.holding = False
+    clock.t += 60  # past the button's cooldown
+    assert c.press(CONFIG.buttons[0].id).outcome == Outcome.PRINTED
+    assert "時間" not in c.standing_message().zh
