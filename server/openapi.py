@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .engine.office import ROLES
 
 _TEXT = {
     "type": "object",
@@ -110,7 +111,7 @@ ANNOUNCEMENT = {
 _DEVICE_ENTRY = {
     "type": "object",
     "required": ["id", "role", "counter", "source", "last_seen"],
-    "properties": {"id": {"type": "string"}, "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+    "properties": {"id": {"type": "string"}, "role": {"enum": list(ROLES)},
                    "counter": _NULLABLE_STR, "source": {"enum": ["office_file", "api"]},
                    "last_seen": _NULLABLE_STR, "state": {"enum": ["ok", "warn", "error", None]},
                    "code": _NULLABLE_STR, "message": {"type": ["object", "null"]}, "at": _NULLABLE_STR},
@@ -466,7 +467,7 @@ def openapi_document() -> dict[str, Any]:
                     **_errors(400, 401, 403, 409, 413, 422)},
                     body={"type": "object", "required": ["id", "role"],
                           "properties": {"id": {"type": "string"},
-                                         "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+                                         "role": {"enum": list(ROLES)},
                                          "counter": {"type": "string"}}}, tag="devices"),
             },
             "/devices/{id}": {
