@@ -106,7 +106,7 @@ class HubLink:
         sio.on("disconnect", lambda reason=None: put(("link_down", {"reason": str(reason)})))
         sio.on("connect_error", lambda data=None: put(("link_error", {"message": _message(data)})))
         sio.on("__disconnect_final", self._final.set)
-        for name in ("state", "call", "queue", "counter", "announcements"):
+        for name in ("state", "call", "queue", "counter", "announcements", "hub"):
             sio.on(name, lambda data=None, _n=name: put((_n, data)))
 
     def _auth(self) -> dict[str, str]:

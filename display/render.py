@@ -21,6 +21,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 import pygame.freetype  # noqa: E402
 
+from server.wire.text import Text  # noqa: E402
+
 from . import fonts as fontmod  # noqa: E402
 from .layout import Box, Layout, layout  # noqa: E402
 from .roc import clock, en_date, roc_date_weekday  # noqa: E402
@@ -245,7 +247,20 @@ def render(state: BoardState, now: float, surface: pygame.Surface, painter: Pain
         _media(surface, L, media, now, d)
     if state.offline_for(now) >= OFFLINE_BANNER_S:
         _offline(surface, p, L, state, d)
+    elif state.hold is not None:
+        _hold(surface, p, L, state.hold, d)
     return d
+
+
+def _hold(s: pygame.Surface, p: Painter, L: Layout, why: Text, d: list[Drawn]) -> None:
+    # The numbers shown are current, but nothing new is issued or called: say why, in the banner's place.
+    b = L.banner
+    _fill(s, b, BANNER)
+    inner = b.inset(round(b.h * 0.1), round(b.h * 0.08))
+    p.text(s, why.zh, Box(inner.x, inner.y, inner.w, round(inner.h * 0.55)), (255, 255, 255),
+           align="center", name="hold", drawn=d)
+    p.text(s, why.en, Box(inner.x, inner.y + round(inner.h * 0.6), inner.w, round(inner.h * 0.4)),
+           (255, 235, 235), face="regular", align="center", name="hold_detail", drawn=d)
 
 
 def _header(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, now: float, d: list[Drawn]) -> None:

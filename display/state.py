@@ -96,6 +96,7 @@ class BoardState:
     connected: bool = False
     offline_since: float | None = None  # when the link went down (or the board started)
     link_error: str | None = None
+    hold: Text | None = None  # the hub refuses changes for now (its clock, its disk): `state.hub`, `hub` events
 
     def offline_for(self, now: float) -> float:
         """Seconds without the hub (0 when connected and showing a snapshot)."""
@@ -212,7 +213,16 @@ def reduce(
     if event == "link_error":
         msg = data.get("message") if isinstance(data, dict) else data
         return replace(state, link_error=str(msg) if msg else None), []
+    if event == "hub":
+        return replace(state, hold=_hold(data)), []
     return state, []  # events and fields this board does not know are ignored (CONTRACT.md)
+
+
+def _hold(hub: Any) -> Text | None:
+    """Why the hub refuses changes (`{"status", "message"}`), or None when it takes them."""
+    if not isinstance(hub, dict) or hub.get("status") in (None, "ok"):
+        return None
+    return Text.from_json(hub.get("message") or str(hub.get("status")))
 
 
 def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tuple[BoardState, list[Effect]]:
@@ -255,6 +265,7 @@ def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tup
         hero=hero,
         hero_at=hero_at,
         announcements=tuple(a.text for a in snap.announcements if a.active and not a.text.blank),
+        hold=_hold(data.get("hub")) if "hub" in data else state.hold,
     )
     # Events that came during the resync and are newer than this picture go on top, in seq order.
     for name, ev in sorted(state.pending, key=lambda p: int(p[1]["seq"])):

@@ -132,6 +132,15 @@ def too_early_message(hub_message: str) -> Message:
     return Message(f"尚未到報到時間，請於 {hm} 起報到", f"Too early: check-in opens at {hm}", "warning")
 
 
+# The hub answers but refuses changes for now (CONTRACT.md): say why, not "cannot reach the hub".
+HOLD_MESSAGES = {
+    "clock_behind": Message("暫停取號：主機時間尚未校正，請洽服務台",
+                            "No numbers now: the hub's clock is not set yet. Please ask at the front desk.", "error"),
+    "storage_unavailable": Message("暫停取號：主機無法儲存資料，請洽服務台",
+                                   "No numbers now: the hub cannot store data. Please ask at the front desk.", "error"),
+}
+
+
 class Controller:
     def __init__(
         self,
@@ -156,6 +165,7 @@ class Controller:
         self.printer_status: PrinterStatus | None = None
         self.hub_ok = False
         self.hub_problem: str | None = None  # e.g. the hub refuses our token
+        self.hold: Message | None = None  # the hub holds changes (its clock, its disk): said until it issues again
         self.office: Text | None = None
         self.hub_public_url = ""
         self.hub_footer: Text | None = None
@@ -285,6 +295,8 @@ class Controller:
     def _standing_message(self) -> Message:
         if self.printer_status in PRINTER_MESSAGES:
             return PRINTER_MESSAGES[self.printer_status]  # type: ignore[index]
+        if self.hold is not None:
+            return self.hold
         if self.hub_problem:
             return Message("叫號主機拒絕此取號機，請洽服務人員",
                            f"The queue server refuses this kiosk: {self.hub_problem}", "error")
@@ -529,11 +541,15 @@ class Controller:
             return self._no_hub()
         except HubRefused as e:
             log.error("button %s: the hub refused to issue %s/%s: %s", b.id, b.service, b.lane, e)
+            if e.code in HOLD_MESSAGES:
+                with self._state:
+                    self.hold = HOLD_MESSAGES[e.code]
+                return PressResult(Outcome.HUB_REFUSED, HOLD_MESSAGES[e.code])
             return PressResult(Outcome.HUB_REFUSED, Message("無法取號，請洽服務台",
                                                             "No number could be issued. Please ask at the front desk.",
                                                             "error"))
         with self._state:
-            self.hub_ok = True
+            self.hub_ok, self.hold = True, None
         if not created:
             log.info("button %s: the hub had already issued %s for this press", b.id, ticket["number"])
         return self._print(ticket)

@@ -19,6 +19,9 @@ import requests
 log = logging.getLogger("jiaohao.kiosk.hub")
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# 503s that say the hub is there but refuses changes for now (its clock, its disk): retrying within one
+# press cannot help, and the citizen should be told why at once instead of after the press's deadline.
+HOLD_CODES = {"clock_behind", "storage_unavailable"}
 
 
 class HubError(Exception):
@@ -74,7 +77,7 @@ class HubClient:
         while True:
             try:
                 r = self._once(method, path, deadline_left=end - self.monotonic(), **kw)
-                if r.status_code in RETRY_STATUS:
+                if r.status_code in RETRY_STATUS and _error_code(r) not in HOLD_CODES:
                     raise HubUnreachable(f"{method} {path}: HTTP {r.status_code}")
                 return _answer(r)
             except HubUnreachable as e:
@@ -120,6 +123,15 @@ class HubClient:
     def services_answer(self, deadline_s: float = 3.0) -> dict[str, Any]:
         """GET /services whole: its top level may say `appointments_only` (a session for bookings only)."""
         return self._request("GET", "/api/v1/services", deadline_s)
+
+
+def _error_code(r: requests.Response) -> str | None:
+    try:
+        data = r.json()
+    except ValueError:
+        return None
+    err = data.get("error") if isinstance(data, dict) else None
+    return str(err.get("code")) if isinstance(err, dict) else None
 
 
 def _answer(r: requests.Response) -> dict[str, Any]:

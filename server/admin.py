@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 from .console import LOGIN_TRIES, LOGIN_WINDOW_S, _check_csrf, _csrf_token, _name_and_address
 from .context import current_hub
 from .engine.errors import JiaohaoError
+from .engine.office import COUNTER_ROLES
 from .limits import address, limit_view
 
 admin = Blueprint("admin", __name__)
@@ -184,7 +185,7 @@ def device_action() -> Any:
             return (f"裝置 {did} 已撤銷。", f"Device {did} is revoked.")
         role = request.form.get("role", "")
         counter = request.form.get("counter") or None
-        device, token = h.issue_device(did, role, counter if role == "counter" else None, actor)
+        device, token = h.issue_device(did, role, counter if role in COUNTER_ROLES else None, actor)
         command = setup_command(request.host_url.rstrip("/"), device["role"], token)
         return _page("devices", status=201, issued={"device": device, "token": token, "command": command,
                                                      "qr": qr_svg(command)})

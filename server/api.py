@@ -17,6 +17,10 @@ from .openapi import openapi_document
 
 api = Blueprint("api", __name__)
 
+# Roles that `device()` without roles ("any token") lets in: a satisfaction tablet may only rate (CONTRACT.md).
+ANY_TOKEN = ("kiosk", "display", "counter", "admin")
+
+
 def device(*roles: str) -> Device:
     """The device behind the bearer token; 401 without a valid one, 403 when its role may not."""
     header = request.headers.get("Authorization", "")
@@ -26,18 +30,19 @@ def device(*roles: str) -> Device:
     dev = current_hub().device_for_token(token.strip())
     if dev is None:
         raise Unauthorized("This token is not known to the hub. 存取權杖無效。", code="invalid_token")
-    if roles and dev.role not in roles:
+    allowed = roles or ANY_TOKEN
+    if dev.role not in allowed:
         raise Forbidden(
-            f"A {dev.role} token may not do this (needs {' or '.join(roles)}). 此裝置沒有這個權限。",
+            f"A {dev.role} token may not do this (needs {' or '.join(allowed)}). 此裝置沒有這個權限。",
             code="role_not_allowed",
         )
     return dev
 
 
-def counter_device(cid: str) -> Device:
+def counter_device(cid: str, *roles: str) -> Device:
     """Permission before existence: counter 3's token acting for counter 5 (or 99) is a 403."""
-    dev = device("counter", "admin")
-    if dev.role == "counter" and dev.counter != cid:
+    dev = device(*(roles or ("counter", "admin")))
+    if dev.role != "admin" and dev.counter != cid:
         raise Forbidden(
             f"This token belongs to counter {dev.counter}, not counter {cid}. 此裝置不屬於這個櫃台。",
             code="wrong_counter",
@@ -54,7 +59,12 @@ def _raw_body() -> bytes:
         limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024)
         cached = request.environ.get("jiaohao.body")
         if cached is None:
-            cached = request.environ["wsgi.input"].read(limit + 1) or b""
+            try:
+                cached = request.environ["wsgi.input"].read(limit + 1) or b""
+            except OSError:  # a broken chunked encoding (pywsgi's _InvalidClientInput)
+                request.environ["jiaohao.close"] = True  # the rest of the stream is no next request
+                raise Malformed("The chunked body could not be read. 請求內容格式錯誤。",
+                                code="malformed_request") from None
             request.environ["jiaohao.body"] = cached
         if len(cached) > limit:
             raise TooLarge("The request body is over 16 KiB. 請求內容過大。")
@@ -231,13 +241,13 @@ def get_counter(cid: str) -> Any:
 
 @api.get("/counters/<cid>/rating")
 def pending_rating(cid: str) -> Any:
-    counter_device(cid)
+    counter_device(cid, "counter", "tablet", "admin")
     return jsonify({"visit": current_hub().rating_visit(cid)})
 
 
 @api.post("/counters/<cid>/rating")
 def post_rating(cid: str) -> Any:
-    dev = counter_device(cid)
+    dev = counter_device(cid, "counter", "tablet", "admin")
     data = body()
     if "score" not in data:
         raise Malformed("'score' is required (1 to 4). 缺少評分。", code="missing_field")
@@ -261,6 +271,15 @@ def _report(name: str) -> Callable[[], Any]:
 
 for _name in ("clerks", "waits", "satisfaction", "day"):
     api.add_url_rule(f"/reports/{_name}", view_func=_report(_name), methods=["GET"])
+
+
+# -- staff accounts ----------------------------------------------------------------------------
+
+@api.post("/users/<name>/disable")
+def disable_user(name: str) -> Any:
+    """Disable a staff account: its sessions end at once and it cannot log in again."""
+    dev = device("admin")
+    return jsonify({"user": current_hub().disable_user(name, dev.id)})
 
 
 # -- device health -------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ def create_app(
 
     @app.errorhandler(JiaohaoError)
     def _jiaohao_error(e: JiaohaoError) -> Response:
-        return error_response(e.status, e.code, e.message, e.extra() if isinstance(e, InvalidRows) else None)
+        resp = error_response(e.status, e.code, e.message, e.extra() if isinstance(e, InvalidRows) else None)
+        if request.environ.get("jiaohao.close"):
+            resp.headers["Connection"] = "close"  # a body that could not be read: the rest is no next request
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:

@@ -85,6 +85,26 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_disable(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .engine.model import Event
+    from .store import Store
+
+    # Not exclusive: it works while the hub runs, and the hub checks sessions on every request.
+    store = Store(args.db, exclusive=False)
+    try:
+        now = datetime.now(UTC)
+        day = store.meta("business_date") or now.date().isoformat()
+        event = Event(kind="user_disabled", at=now, business_date=day, actor="cli", outcome=args.name)
+        if not store.set_user(args.name, event, active=False):
+            raise UsageError(f"there is no user '{args.name}' in {args.db}")
+    finally:
+        store.close()
+    print(f"disabled {args.name} in {args.db}: logged out everywhere, and cannot log in again")
+    return 0
+
+
 def _not_built(part: str, issue: int) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return _fail(f"'jiaohao {part}' is not built yet (issue #{issue}); only the hub runs today: jiaohao serve")
@@ -125,6 +145,10 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--db", metavar="FILE", default="jiaohao.db", help="the hub's database (default: ./jiaohao.db)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ua.set_defaults(func=_user)
+    ud = us_sub.add_parser("disable", help="disable an account: its sessions end at once")
+    ud.add_argument("name", help="login name")
+    ud.add_argument("--db", metavar="FILE", default="jiaohao.db", help="the hub's database (default: ./jiaohao.db)")
+    ud.set_defaults(func=_user_disable)
 
     b = sub.add_parser("backup", help="a consistent copy of the hub's database, also while the hub runs")
     b.add_argument("--db", metavar="FILE", required=True, help="the hub's database")

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .engine.office import (
+    COUNTER_ROLES,
     POLICY_MODES,
     ROLES,
     WEEKDAYS,
@@ -40,7 +41,7 @@ DEMO_OFFICE = "demo_office.toml"
 # describes each one.
 OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "": ("office", "services", "lanes", "policy", "counters", "devices", "announcements", "simulation",
-         "appointments", "alerts", "schedule"),
+         "appointments", "alerts", "schedule", "web"),
     "office": ("name", "timezone", "ticket_footer", "public_url", "demo"),
     "services": ("id", "name", "prefix", "first", "last", "default_minutes", "private", "public_name", "points"),
     "lanes": ("id", "name", "weight"),
@@ -52,6 +53,7 @@ OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "appointments": ("early_minutes", "late_minutes", "only"),
     "alerts": ("wait_minutes", "idle_minutes", "target_wait_minutes", "service_level_pct"),  # issue #10
     "schedule": ("from", "to", "close", "serves", "days"),  # serves.COUNTER are ids
+    "web": ("secure_cookies",),
 }
 # [[appointments.only]]: a session that takes only booked appointments.
 ONLY_KEYS = ("days", "dates", "from", "to", "services")
@@ -175,13 +177,13 @@ def parse_office(data: dict[str, Any]) -> Office:
         if len(token) < 8:
             raise r.fail("token", "must be at least 8 characters")
         counter = r.get("counter", str, None)
-        if role == "counter":
+        if role in COUNTER_ROLES:
             if counter is None:
-                raise r.fail("counter", "is required for a device with role counter")
+                raise r.fail("counter", f"is required for a device with role {role}")
             if counter not in counter_ids:
                 raise r.fail("counter", f"'{counter}' is not a counter id")
         elif counter is not None:
-            raise r.fail("counter", "only a device with role counter names a counter")
+            raise r.fail("counter", "only a device with role counter or tablet names a counter")
         devices.append(Device(did, role, token, counter))
     _unique(top, "devices", [d.id for d in devices])
     for i, d in enumerate(devices):
@@ -207,6 +209,7 @@ def parse_office(data: dict[str, Any]) -> Office:
         appointments=_appointments(top.table("appointments"), service_ids),
         alerts=_alerts(top.table("alerts")),
         schedule=_schedule(top, service_ids, counter_ids),
+        secure_cookies=_web(top.table("web")),
     )
 
 
@@ -251,6 +254,11 @@ def _schedule(top: Reader, service_ids: set[str], counter_ids: set[str]) -> tupl
             raise r.fail("days", "must list weekdays 1 (Monday) to 7 (Sunday)")
         out.append(CounterSet(starts, ends, tuple(close), plan, tuple(days)))
     return tuple(out)
+
+
+def _web(w: Reader) -> bool:
+    w.unknown(OFFICE_KEYS["web"])
+    return bool(w.get("secure_cookies", bool, False))
 
 
 def _unique(top: Reader, key: str, ids: list[str]) -> None:

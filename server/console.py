@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, make_response, red
 from flask_limiter import RequestLimit
 
 from .context import current_hub
-from .engine.errors import Forbidden, Malformed, Unauthorized
+from .engine.errors import Forbidden, JiaohaoError, Malformed, Unauthorized
 from .hub import Hub
 from .limits import address, limit_view
 
@@ -29,13 +29,36 @@ def init_console(app: Flask, hub: Hub) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind TLS (office file `[web] secure_cookies = true`) the login cookie never travels in clear.
+        SESSION_COOKIE_SECURE=hub.office.secure_cookies,
     )
     app.register_blueprint(console)
+    app.after_request(_not_framed)
     # Failed logins only: per name and address (someone guessing one clerk's password), and per
     # address (someone trying many names). The right password is refused too once a limit is hit.
     limit_view(app, "console.login", [(f"{LOGIN_TRIES} per {LOGIN_WINDOW_S} seconds", _name_and_address),
                                       (f"{ADDRESS_TRIES} per {LOGIN_WINDOW_S} seconds", address)],
                counts=lambda resp: resp.status_code == 401, on_breach=_too_many)
+
+
+@console.before_app_request
+def _live_session() -> None:
+    """Every staff page and action checks the login against the hub's sessions: a cookie copied before
+    logout, or one of an account disabled since, logs nobody in (the cookie alone is not enough)."""
+    if session.get("user") and current_hub().staff_session(session.get("sid")) is None:
+        session.clear()
+
+
+# Staff pages (login, console, reports, the floor) act with the clerk's session: no other page may
+# frame them (clickjacking).
+STAFF_BLUEPRINTS = ("console", "report_pages")
+
+
+def _not_framed(resp: Response) -> Response:
+    if request.blueprint in STAFF_BLUEPRINTS:
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return resp
 
 
 def _name_and_address() -> str:
@@ -98,11 +121,15 @@ def login() -> Any:
         return _login_again(("帳號或密碼錯誤。", "Wrong name or password.")), 401
     if not counter and user.role not in DESK_ROLES:
         return _login_again(("請選擇櫃台。", "Choose your counter.")), 400
+    try:
+        if counter:
+            h.note(counter, "login", f"user:{user.name}")
+        sid = h.open_session(user, counter or None, SESSION_HOURS)
+    except JiaohaoError as e:  # the clock is behind, or the disk cannot be written: say so on the page
+        return _login_again((e.message, "")), e.status
     session.clear()
     session.permanent = True
-    session.update(user=user.name, role=user.role, counter=counter or None, csrf=secrets.token_urlsafe(24))
-    if counter:
-        h.note(counter, "login", f"user:{user.name}")
+    session.update(sid=sid, user=user.name, role=user.role, counter=counter or None, csrf=secrets.token_urlsafe(24))
     return redirect(_next_page(request.form.get("next")) or ("/console" if counter else "/supervisor"))
 
 
@@ -110,8 +137,12 @@ def login() -> Any:
 def logout() -> Any:
     _check_csrf(request.form.get("csrf") or request.headers.get("X-CSRF-Token"))
     h = current_hub()
+    h.close_session(session.get("sid"))  # first: the session ends even if the log cannot be written
     if session.get("user") and session.get("counter"):
-        h.note(session["counter"], "logout", f"user:{session['user']}")
+        try:
+            h.note(session["counter"], "logout", f"user:{session['user']}")
+        except JiaohaoError:
+            pass
     session.clear()
     return redirect("/login")
 

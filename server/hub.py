@@ -8,7 +8,11 @@ Order for every change (DESIGN.md): the engine builds a Change; the store commit
 applies it; then, still under the lock so that `seq` order is emit order, the listeners get the
 `call`, `queue` and `counter` events. A failing listener is logged and never fails the request.
 With group commit (`jiaohao serve`), the change is applied in memory at once and the caller waits,
-outside the lock, until its transaction is on disk and its events are out (server/commit.py).
+outside the lock, until its transaction is on disk and its events are out (server/commit.py); if
+that commit fails, the memory is reloaded from the disk and the change is refused (503).
+
+The time of every operation comes from the hub's clock (server/clock.py): it never goes backwards,
+and while it reads earlier than the newest event stored, nothing is changed (503 `clock_behind`).
 """
 
 from __future__ import annotations
@@ -19,20 +23,22 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from . import media, protocol, ratings, users
+from .clock import HubClock, utcnow
 from .commit import GroupCommit, Idempotency, Messages, Pending
 from .engine import runtime
-from .engine.errors import Invalid, NotFound, TooLarge, WrongState
+from .engine.errors import Gone, Invalid, NotFound, TooLarge, WrongState
 from .engine.estimate import Estimates
 from .engine.model import Appointment, Change, Event, Override, Ticket
-from .engine.office import ROLES, Device, Office
+from .engine.office import COUNTER_ROLES, ROLES, Device, Office
 from .engine.queue import QueueEngine, new_ticket_id
-from .store import History, Store
+from .store import History, StorageUnavailable, Store, storage_message
 from .wire import shapes
 from .wire.text import Text
 
@@ -45,10 +51,15 @@ RECENT_CALLS = 10
 WINDOW_KEY = "schedule.window"
 ANNOUNCEMENT_CHARS = 500
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+# Today's Idempotency-Keys kept in memory at most; an older one is answered from the disk instead.
+# A day of even a large office is a few thousand tickets, so this is never reached in practice.
+MAX_IDEMPOTENCY_KEYS = 20_000
+
+__all__ = ["Hub", "utcnow"]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def _session_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 class Hub:
@@ -61,35 +72,104 @@ class Hub:
         *,
         group_commit: bool = False,
         offload: Callable[[Callable[[], None]], Any] | None = None,
+        monotonic: Callable[[], float] | None = None,
+        hash_offload: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
+        """`clock`: the wall clock. Its steps are found against `monotonic`, by default the system's
+        when the wall clock is the real one; a test that moves the wall clock by hand gives its own.
+        `hash_offload(fn)` runs a password hash off the event loop and returns its result (serve
+        gives a small thread pool of its own, so a login storm never holds up a commit)."""
         self.file_office = office  # what the office file said at start; self.office is the office now
         self.store = store
-        self.clock = clock
+        if monotonic is None and clock is utcnow:
+            monotonic = time.monotonic
+        self.clock = HubClock(clock, monotonic, floor=store.newest_event_at())
         self.lock = threading.RLock()
-        now = clock()
-        state = store.load(now.astimezone(office.tz).date().isoformat())
-        self._load_runtime(office, now)
-        self.engine = QueueEngine(self._office_now(), state, new_id)
-        self.seq = int(store.meta("seq") or 0)
+        self._new_id = new_id
+        self._hash_offload = hash_offload or (lambda fn: fn())
         self.listeners: list[Listener] = []
         self._devices: dict[str, dict[str, Any]] = {}
-        self._recent: list[dict[str, Any]] = self._load_recent_calls()
         # What answering a retried issue needs, for today only: (device, key) -> (ticket, request, pending).
         # The pending change is kept only until it is on disk (issue #14: nothing else of it stays).
         self._idem: dict[tuple[str, str], tuple[str, str, Pending | None]] = {}
-        self._idem_day = self.engine.state.business_date
         self._group: GroupCommit | None = None
+        self._stale = False  # a failed commit left memory ahead of the disk and the reload failed too
+        self._storage_error = False  # the last change could not be stored
+        self._status = "ok"
         with self.lock:
-            self._commit(self.engine.roll_day(now), now)
+            now = self.clock()
+            self._load(now, first=True)
+            if not self.clock.behind:
+                self._commit(self.engine.roll_day(now), now)
             # Counters that the office file added since the last run are stored once.
             stored = store.counter_ids()
             missing = [c for c in self.engine.state.counters.values() if c.id not in stored]
             if missing:
                 self._commit(Change(counters={c.id: c for c in missing}), now)
-            self._tick_office(now)  # a schedule's edge passed while the hub was down
-        self._load_idempotency()
+            if not self.clock.behind:
+                self._tick_office(now)  # a schedule's edge passed while the hub was down
+            self._status = self._current_status()
         if group_commit:
-            self._group = GroupCommit(store, self._emit, offload, self.seq)
+            self._group = GroupCommit(store, self._emit, offload, self.seq, on_failure=self._reload)
+
+    def _load(self, now: datetime, first: bool = False) -> None:
+        """Memory as the disk has it: at start, and after a commit that failed (the admins' changes too)."""
+        state = self.store.load(now.astimezone(self.file_office.tz).date().isoformat())
+        revoke = [] if first else self.on_revoke  # the sockets' hooks outlive a reload
+        self._load_runtime(self.file_office, now)
+        self.on_revoke = revoke
+        self.engine = QueueEngine(self._office_now(), state, self._new_id)
+        self.seq = int(self.store.meta("seq") or 0)
+        self._recent = self._load_recent_calls()
+        self._load_idempotency()
+
+    def _reload(self, error: BaseException) -> None:
+        """The group commit failed: forget what was not stored, so memory is never ahead of the disk."""
+        with self.lock:
+            self._stale = self._storage_error = True
+            try:
+                self._recover()
+            except StorageUnavailable:
+                pass  # tried again before the next change
+        self._announce_status()
+
+    def _recover(self) -> None:
+        """Under the lock: reload from the disk if a failed commit left memory ahead of it (else 503)."""
+        if not self._stale:
+            return
+        try:
+            self._load(self.clock())
+        except Exception as e:  # the disk cannot even be read: refuse, and try again at the next change
+            log.error("could not reload the hub's memory from disk: %s", e)
+            raise StorageUnavailable(storage_message(e)) from e
+        self._stale = False
+        log.warning("the hub's memory is what is on disk again (seq %d)", self.seq)
+        if self._group is not None:
+            self._group.resume(self.seq)
+
+    def _changing(self) -> datetime:
+        """Under the lock, before any change: the time, or 503 while the clock is behind or memory is stale."""
+        self.clock.check()
+        self._recover()
+        return self.clock()
+
+    def tick(self) -> None:
+        """Every few seconds (`jiaohao serve`'s ticker): what time alone changes: the day closing at midnight,
+        a `[[schedule]]` window's edge, an announcement starting or ending; and the clock caught up, noticed.
+        Nothing while the clock is behind or memory waits for the disk."""
+        with self.lock:
+            now = self.clock()
+            waits: list[Pending | None] = []
+            if not self.clock.behind and not self._stale:
+                try:
+                    waits = [self._commit(self.engine.roll_day(now), now), self._tick_office(now)]
+                except StorageUnavailable as e:
+                    log.error("could not store what time changed: %s", e)
+        try:
+            self._wait(waits)
+        except StorageUnavailable:
+            pass  # refused and logged by the group commit; the next tick tries again
+        self._announce_status()
 
     @property
     def history(self) -> History:
@@ -102,9 +182,12 @@ class Hub:
         """A new ticket (True), or with an Idempotency-Key already used today, the same one again (False)."""
         request = json.dumps({"service": service, "lane": lane}, sort_keys=True)
         with self.lock:
-            now = self.clock()
+            now = self._changing()
             waits = [self._commit(self.engine.roll_day(now), now)]
             seen = self._idem.get((device, key)) if key else None
+            if seen is None and key is not None and len(self._idem) >= MAX_IDEMPOTENCY_KEYS:
+                stored = self.store.idempotent(device, key, self.engine.state.business_date)
+                seen = (stored[0], stored[1], None) if stored else None
             if seen is not None:
                 tid, first_request, pending = seen
                 if first_request != request:
@@ -133,7 +216,8 @@ class Hub:
 
     def call_next(self, cid: str, actor: str) -> dict[str, Any] | None:
         """The ticket now called at `cid`, or None when nothing it serves is waiting."""
-        return self._operate(lambda now: self.engine.call_next(cid, now, actor), self._subject_or_none)
+        return self._operate(lambda now: self.engine.call_next(cid, now, actor, self.clock.steps),
+                             self._subject_or_none)
 
     def recall(self, cid: str, actor: str) -> dict[str, Any]:
         return self._operate(lambda now: self.engine.recall(cid, now, actor), self._subject)
@@ -176,7 +260,7 @@ class Hub:
         announced: nothing is answered that is not stored. Raises the engine's errors untouched.
         """
         with self.lock:
-            now = self.clock()
+            now = self._changing()
             waits = [self._commit(self.engine.roll_day(now), now)]
             change = op(now)
             waits.append(self._commit(change, now))
@@ -184,19 +268,18 @@ class Hub:
         self._wait(waits)
         return result
 
-    def tick(self) -> None:
-        """Every few seconds (`jiaohao serve`'s ticker): what time alone changes: the day closing at midnight,
-        a `[[schedule]]` window's edge, an announcement starting or ending."""
-        with self.lock:
-            now = self.clock()
-            waits = [self._commit(self.engine.roll_day(now), now), self._tick_office(now)]
-        self._wait(waits)
-
-    @staticmethod
-    def _wait(waits: list[Pending | None]) -> None:
-        for p in waits:
-            if p is not None:
-                p.wait()
+    def _wait(self, waits: list[Pending | None]) -> None:
+        try:
+            for p in waits:
+                if p is not None:
+                    p.wait()
+        except StorageUnavailable:
+            self._announce_status()
+            raise
+        if any(p is not None for p in waits):
+            self._storage_error = False
+        if self._status != "ok":
+            self._announce_status()  # stored again, or the clock caught up: boards drop their banner
 
     # -- reads: what is on disk and announced --------------------------------------------------
 
@@ -205,9 +288,13 @@ class Hub:
         """Under the lock: the day closed if midnight passed, every decided change gone out."""
         with self.lock:
             now = self.clock()
-            pending = self._commit(self.engine.roll_day(now), now)
-            if pending is not None:
-                pending.wait()
+            if not self.clock.behind and not self._stale:
+                try:
+                    pending = self._commit(self.engine.roll_day(now), now)
+                    if pending is not None:
+                        pending.wait()
+                except StorageUnavailable:
+                    pass  # reads go on; the day is closed by the next change that can be stored
             if self._group is not None and self._group.emitted_seq < self.seq:
                 self._group.settle(self.seq)
             yield now
@@ -218,6 +305,19 @@ class Hub:
             if t is None:
                 raise NotFound(f"No ticket '{tid}'. 查無此號碼牌。", code="unknown_ticket")
             return self._ticket_json(t, now)
+
+    def public_ticket(self, tid: str) -> dict[str, Any]:
+        """A ticket as its QR code may see it: until the end of the day after its business day, then 410.
+
+        Paper tickets are thrown away with the QR code on them; after that day nobody should learn from one
+        what number, lane or counter its holder had (CONTRACT.md, "When things go wrong")."""
+        view = self.ticket(tid)
+        today = self.engine.business_date(self.clock())
+        last = (datetime.fromisoformat(view["business_date"]) + timedelta(days=1)).date().isoformat()
+        if today > last:
+            raise Gone("This ticket has expired; its page is kept only until the day after it was issued. "
+                       "此號碼牌已過期。", code="ticket_expired")
+        return view
 
     def counter(self, cid: str) -> dict[str, Any]:
         with self._reading():
@@ -250,6 +350,7 @@ class Hub:
                 "office": protocol.office_info(self.office).to_json(),
                 "announcements": self._active_json(now),
                 "devices": [dict(d) for d in self._devices.values()],
+                "hub": self._status_json(),
             }
 
     # -- devices, staff, ratings ---------------------------------------------------------------
@@ -273,10 +374,42 @@ class Hub:
         return entry
 
     def authenticate(self, name: str, password: str) -> users.User | None:
-        """A staff login. The slow hash is checked outside the lock: a login never stalls the queue."""
+        """A staff login. The slow hash (about 100 ms of scrypt) runs outside the lock and off the event
+        loop: a storm of wrong logins never stalls issuing and calling."""
         with self.lock:
             row = self.store.user(name)
-        return users.verify(row, password)
+        user: users.User | None = self._hash_offload(lambda: users.verify(row, password))
+        return user
+
+    # -- staff sessions: on the hub, so that logout and disabling an account end them at once ----
+
+    def open_session(self, user: users.User, counter: str | None, hours: float) -> str:
+        """A new login session; the id goes into the cookie, only its hash into the database."""
+        sid = secrets.token_urlsafe(32)
+        with self.lock:
+            now = self.clock()
+            self.store.add_session(_session_hash(sid), user.name, counter, now, now + timedelta(hours=hours))
+        return sid
+
+    def staff_session(self, sid: object) -> dict[str, Any] | None:
+        """`{"user", "role", "counter"}` of a live session, or None (logged out, expired, account disabled)."""
+        if not isinstance(sid, str) or not sid:
+            return None
+        with self.lock:
+            return self.store.session(_session_hash(sid), self.clock())
+
+    def close_session(self, sid: object) -> None:
+        if isinstance(sid, str) and sid:
+            with self.lock:
+                self.store.delete_session(_session_hash(sid))
+
+    def disable_user(self, name: str, actor: str) -> dict[str, Any]:
+        """Disable a staff account (POST /users/{id}/disable): its sessions end now, it cannot log in again."""
+        self.set_user(name, actor, active=False)
+        with self.lock:
+            row = self.store.user_row(name)
+        assert row is not None
+        return {"name": row["name"], "role": row["role"], "active": bool(row["active"])}
 
     def secret(self, name: str) -> str:
         """A secret kept in the database (the session key), made on first use."""
@@ -299,7 +432,7 @@ class Hub:
     def rate(self, cid: str, score: int, comment: str | None, source: str) -> dict[str, Any]:
         """Store a rating of the counter's latest visit, against the visit, the counter and the clerk."""
         with self.lock:
-            now = self.clock()
+            now = self._changing()
             visit = self._rateable(cid, now)
             if visit is None:
                 raise WrongState("There is no finished visit at this counter to rate now. 目前沒有可評分的服務。",
@@ -507,7 +640,7 @@ class Hub:
     def configure_counter(self, cid: str, data: dict[str, Any], actor: str) -> dict[str, Any]:
         """PUT /counters/{id}: name, services, lanes; used from the counter's next call on."""
         with self.lock:
-            now = self.clock()
+            now = self._changing()
             waits = [self._commit(self.engine.roll_day(now), now)]
             if self.office.counter(cid) is None:
                 raise NotFound(f"No counter '{cid}' in this office. 沒有這個櫃台。", code="unknown_counter")
@@ -591,11 +724,12 @@ class Hub:
                           code="invalid_device_id")
         with self.lock:
             now = self.clock()
-            if role == "counter" and (counter is None or self.office.counter(counter) is None):
-                raise Invalid("A counter device names a counter of this office. 請指定本所的櫃台。",
+            if role in COUNTER_ROLES and (counter is None or self.office.counter(counter) is None):
+                raise Invalid("A counter or tablet device names a counter of this office. 請指定本所的櫃台。",
                               code="unknown_counter")
-            if role != "counter" and counter is not None:
-                raise Invalid("Only a counter device names a counter. 只有櫃台裝置需要指定櫃台。", code="invalid_field")
+            if role not in COUNTER_ROLES and counter is not None:
+                raise Invalid("Only a counter or tablet device names a counter. 只有櫃台裝置需要指定櫃台。",
+                              code="invalid_field")
             if self._device_known(did):
                 raise WrongState(f"A device '{did}' exists already; revoke it first. 此裝置代號已存在。",
                                  code="device_exists")
@@ -755,7 +889,13 @@ class Hub:
         seq_after = self.seq + len(names)
         day = state.business_date
         if self._group is None:
-            self.store.commit(change, before, day, seq=seq_after, idempotency=idempotency)
+            try:
+                self.store.commit(change, before, day, seq=seq_after, idempotency=idempotency)
+            except StorageUnavailable:
+                self._storage_error = True
+                self._announce_status()
+                raise
+            self._storage_error = False
             self.engine.apply(change)
             self._remember(idempotency, None)
             self._emit(self._messages(change, queue_changed, now))
@@ -765,6 +905,36 @@ class Hub:
         self._remember(idempotency, pending)
         self._group.submit(pending)
         return pending
+
+    # -- the hub's own health: what boards and kiosks show when it refuses changes -------------
+
+    def _current_status(self) -> str:
+        if self.clock.behind:
+            return "clock_behind"
+        if self._stale or self._storage_error:
+            return "storage_unavailable"
+        return "ok"
+
+    def _status_json(self) -> dict[str, Any]:
+        """`{"status": "ok" | "clock_behind" | "storage_unavailable", "message": {"zh-TW", "en"} | None}`."""
+        messages = {
+            "clock_behind": {"zh-TW": "主機時間尚未校正，暫停取號與叫號。",
+                             "en": "The hub's clock is behind; no tickets are issued or called until it is right."},
+            "storage_unavailable": {"zh-TW": "主機無法寫入資料，暫停取號與叫號。",
+                                    "en": "The hub cannot store data; no tickets are issued or called."},
+        }
+        return {"status": self._status, "message": messages.get(self._status)}
+
+    def _announce_status(self) -> None:
+        """A `hub` event (no seq) when the hub starts or stops refusing changes."""
+        with self.lock:
+            status = self._current_status()
+            if status == self._status:
+                return
+            self._status = status
+            data = self._status_json()
+        log.warning("hub status: %s", status)
+        self._emit([("hub", data)])
 
     def _load_idempotency(self) -> None:
         """Today's Idempotency-Keys, in memory so that issuing never waits on a read of the disk."""
@@ -778,6 +948,8 @@ class Hub:
             self._idem_day, self._idem = self.engine.state.business_date, {}
         if idempotency is not None:
             device, key, _day, tid, request = idempotency
+            while len(self._idem) >= MAX_IDEMPOTENCY_KEYS:
+                del self._idem[next(iter(self._idem))]  # the oldest; a retry of it is answered from the disk
             self._idem[(device, key)] = (tid, request, pending)
 
     def _forget_pending(self, device: str, key: str) -> None:
@@ -846,7 +1018,7 @@ class Hub:
     def _estimates(self, now: datetime) -> Estimates:
         closes = runtime.planned_closes(self.file_office, now.astimezone(self.office.tz)) \
             if self.file_office.schedule else None
-        return self.engine.estimates(now, closes)
+        return self.engine.estimates(now, closes, self.clock.steps)
 
     def _services_json(self, now: datetime) -> list[dict[str, Any]]:
         open_services = {s.id for s in self.office.services if self.engine.service_open(s.id)}

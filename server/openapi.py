@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .engine.office import ROLES
 
 _TEXT = {
     "type": "object",
@@ -110,7 +111,7 @@ ANNOUNCEMENT = {
 _DEVICE_ENTRY = {
     "type": "object",
     "required": ["id", "role", "counter", "source", "last_seen"],
-    "properties": {"id": {"type": "string"}, "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+    "properties": {"id": {"type": "string"}, "role": {"enum": list(ROLES)},
                    "counter": _NULLABLE_STR, "source": {"enum": ["office_file", "api"]},
                    "last_seen": _NULLABLE_STR, "state": {"enum": ["ok", "warn", "error", None]},
                    "code": _NULLABLE_STR, "message": {"type": ["object", "null"]}, "at": _NULLABLE_STR},
@@ -145,8 +146,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Malformed request", 401: "Missing or unknown token", 403: "The token may not do this",
-            404: "Unknown id", 409: "Wrong state", 413: "Body over 16 KiB", 422: "Well-formed but invalid",
-            429: "Rate limit"}
+            404: "Unknown id", 409: "Wrong state", 410: "Expired", 413: "Body over 16 KiB",
+            422: "Well-formed but invalid", 429: "Rate limit",
+            503: "Refused for now: clock_behind or storage_unavailable"}
     return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes if c in text}
 
 
@@ -342,7 +344,15 @@ def openapi_document() -> dict[str, Any]:
                 "get": _op("One ticket as its holder's phone may see it (no ids)",
                            {"200": _json(public_ticket_out, "The ticket"),
                             "304": {"description": "Not modified since the ETag in If-None-Match"},
-                            **_errors(404, 429)}, auth=False, tag="public"),
+                            **_errors(404, 410, 429)}, auth=False, tag="public"),
+            },
+            "/users/{id}/disable": {
+                "parameters": [{"name": "id", **_ID_PARAM}],
+                "post": _op("Disable a staff account: its sessions end at once", {"200": _json(
+                    {"type": "object", "required": ["user"], "properties": {"user": {
+                        "type": "object", "properties": {"name": {"type": "string"}, "role": {"type": "string"},
+                                                         "active": {"type": "boolean"}}}}}, "Disabled"),
+                    **_errors(401, 403, 404, 503)}, tag="staff"),
             },
             "/services": {"get": _op("Services with waiting counts and estimates",
                                      {"200": _json(services_out, "Services"), **_errors(401)})},
@@ -457,7 +467,7 @@ def openapi_document() -> dict[str, Any]:
                     **_errors(400, 401, 403, 409, 413, 422)},
                     body={"type": "object", "required": ["id", "role"],
                           "properties": {"id": {"type": "string"},
-                                         "role": {"enum": ["kiosk", "display", "counter", "admin"]},
+                                         "role": {"enum": list(ROLES)},
                                          "counter": {"type": "string"}}}, tag="devices"),
             },
             "/devices/{id}": {
@@ -530,7 +540,8 @@ def openapi_document() -> dict[str, Any]:
                 f"E{c}": _json(_ref("Error"), d)
                 for c, d in {400: "Malformed request", 401: "Missing or unknown token",
                              403: "The token may not do this", 404: "Unknown id", 409: "Wrong state",
-                             413: "Body over 16 KiB", 422: "Well-formed but invalid", 429: "Rate limit"}.items()
+                             410: "Expired", 413: "Body over 16 KiB", 422: "Well-formed but invalid",
+                             429: "Rate limit", 503: "Refused for now: clock_behind or storage_unavailable"}.items()
             },
         },
     }

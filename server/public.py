@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from .context import current_hub
-from .engine.errors import NotFound
+from .engine.errors import Gone, NotFound
 from .hub import Hub
 
 public = Blueprint("public", __name__)
@@ -53,7 +53,7 @@ def public_status(h: Hub) -> dict[str, Any]:
 
 
 def public_ticket(h: Hub, tid: str) -> dict[str, Any]:
-    t = h.ticket(tid)
+    t = h.public_ticket(tid)
     counter = h.office.counter(t["counter"]) if t["counter"] else None
     return {
         "ticket": {
@@ -86,7 +86,9 @@ def status_page() -> str:
 def ticket_page(tid: str) -> tuple[str, int]:
     h = current_hub()
     try:
-        h.ticket(tid)
+        h.public_ticket(tid)
     except NotFound:
         return render_template("public.html", office=h.office.name, ticket_id=None, missing=True), 404
+    except Gone:
+        return render_template("public.html", office=h.office.name, ticket_id=None, expired=True), 410
     return render_template("public.html", office=h.office.name, ticket_id=tid), 200

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, request, session
 from flask_socketio import SocketIO, emit, join_room
+from socketio.exceptions import ConnectionRefusedError  # not the builtin: this one carries its message
 
 from .hub import Hub
 
@@ -26,7 +27,10 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
         async_mode=async_mode,
         ping_interval=5,
         ping_timeout=5,
-        cors_allowed_origins="*",
+        # The hub's own origin only (None: python-engineio's same-origin check): a page elsewhere must not
+        # reach a clerk's session through the cookie. Boards on smart TVs load /board from the hub itself,
+        # and the pygame board, kiosks and signs send no Origin at all.
+        cors_allowed_origins=None,
     )
 
     by_sid: dict[str, str] = {}  # Socket.IO session -> the device id it connected with
@@ -38,9 +42,17 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
             token = auth.get("token")
         token = token or request.args.get("token")
         dev = hub.device_for_token(token) if isinstance(token, str) else None
+        if dev is not None and dev.role == "tablet":
+            raise ConnectionRefusedError("A tablet token may only rate its counter's visits. 此裝置只能評分。",
+                                         {"code": "role_not_allowed"})
         # A clerk's console authenticates with its login session (the cookie) instead of a token.
-        if dev is None and not session.get("user"):
-            raise ConnectionRefusedError("unauthorized: connect with auth={'token': TOKEN}")
+        if dev is None and hub.staff_session(session.get("sid")) is None:
+            # The reason reaches the client's connect_error as {"message": ...} (CONTRACT.md).
+            if not token:
+                raise ConnectionRefusedError(
+                    "No token: connect with auth={'token': TOKEN}. 缺少存取權杖。", {"code": "missing_token"})
+            raise ConnectionRefusedError(
+                "This token is not known to the hub (wrong, or revoked). 存取權杖無效。", {"code": "invalid_token"})
         if dev is not None:
             by_sid[request.sid] = dev.id  # type: ignore[attr-defined]
         with hub.lock:

@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, make_response, render_template, request
 
 from .context import current_hub
 from .engine.errors import Malformed
@@ -25,7 +25,14 @@ def rate_page(cid: str) -> Any:
     counter = h.office.counter(cid)
     if counter is None:
         return jsonify({"error": {"code": "unknown_counter", "message": f"No counter '{cid}'. 沒有這個櫃台。"}}), 404
-    return render_template("rate.html", office=h.office, counter=counter, scores=SCORES)
+    resp = make_response(render_template("rate.html", office=h.office, counter=counter, scores=SCORES))
+    # The first load carries the tablet's token in its URL: never cached, never sent on as a Referer,
+    # never framed by another page (the script moves the token out of the address at once).
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return resp
 
 
 def month_arg() -> str:

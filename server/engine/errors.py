@@ -39,6 +39,11 @@ class WrongState(JiaohaoError):
     code = "wrong_state"
 
 
+class Gone(JiaohaoError):
+    status = 410
+    code = "gone"
+
+
 class Invalid(JiaohaoError, ValueError):
     status = 422
     code = "invalid"

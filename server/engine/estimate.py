@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from .model import CounterState, ServiceStat, Status, Ticket
 from .office import Office
-from .policy import Candidate, choose, due_head, next_streak
+from .policy import NO_STEPS, Candidate, ClockSteps, choose, due_head, next_streak
 
 # What part of its handling time a visit still needs when it already ran longer than usual.
 _OVERRUN_SHARE = 0.25
@@ -96,6 +96,7 @@ def simulate(
     stats: Mapping[str, ServiceStat],
     now: datetime,
     closes: Mapping[str, datetime] | None = None,
+    steps: ClockSteps = NO_STEPS,
 ) -> Estimates:
     """`closes`: counters that will close at a known time (a `[[schedule]]` window): they call nothing after it."""
     stop = {cid: (at - now).total_seconds() for cid, at in (closes or {}).items()}
@@ -107,13 +108,13 @@ def simulate(
     for s in office.services:
         for lane in office.lanes:
             items.append(_Item(None, s.id, lane.id, now, math.inf))
-    items.sort(key=lambda i: (i.issued_at, i.order))
+    items.sort(key=lambda i: i.order)  # the order of issue; probes (order inf) last
     for item in items:
         queues.setdefault((item.service, item.lane), deque()).append(item)
     # Appointment tickets are also step-0 candidates, per service, at every counter of that service
     # whatever its lanes: in the order step 0 takes them, the play's key for them is (None, service).
     booked: dict[str, deque[_Item]] = {}
-    for item in sorted((i for i in items if i.slot is not None), key=lambda i: (i.slot, i.issued_at, i.order)):
+    for item in sorted((i for i in items if i.slot is not None), key=lambda i: (i.slot, i.order)):
         booked.setdefault(item.service, deque()).append(item)
 
     open_counters = [c for c in office.counters if counters.get(c.id) and counters[c.id].open]
@@ -177,7 +178,7 @@ def simulate(
                 q.popleft()
             if q and (due := due_head([((None, sid), q[0].slot, q[0].issued_at, q[0].order)])):
                 heads.append(due)
-        picked = choose(heads, policy, streak[cid], _at(now, t) if timed else now)
+        picked = choose(heads, policy, streak[cid], _at(now, t) if timed else now, steps)
         if picked is None:
             continue  # nothing left that this counter serves: it drops out of the play
         key = picked.key  # type: ignore[assignment]
@@ -306,6 +307,7 @@ class EstimateCache:
         self.new: list[Ticket] = []
         self._ext: Estimates | None = None
         self._ext_n = 0
+        self.steps = NO_STEPS
 
     def changed(self, new_tickets: list[Ticket] | None) -> None:
         """Tell the cache about an applied change: `new_tickets` when it only issued tickets."""
@@ -323,7 +325,10 @@ class EstimateCache:
         stats: Mapping[str, ServiceStat],
         now: datetime,
         closes: Mapping[str, datetime] | None = None,
+        steps: ClockSteps = NO_STEPS,
     ) -> Estimates:
+        if steps != self.steps:
+            self.steps, self.dirty = steps, True
         if self.base is not None and self.at is not None and not self.dirty:
             age = (now - self.at).total_seconds()
             if not self.new and 0 <= age < self.STALE_S:
@@ -333,7 +338,7 @@ class EstimateCache:
             if self.new and self.work >= self.COSTLY_WORK and 0 <= age < max_age and len(self.new) <= max_new:
                 return self._extended(office, stats)
         queue = [t for t in waiting() if t.status == Status.WAITING]
-        self.base = simulate(office, queue, counters, tickets, stats, now, closes)
+        self.base = simulate(office, queue, counters, tickets, stats, now, closes, steps)
         open_counters = sum(1 for c in office.counters if counters.get(c.id) and counters[c.id].open)
         self.work = play_work(len(queue), len(self.base.probes), open_counters)
         self.at, self.dirty, self.new = now, False, []

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 from ..wire.text import Text
 
-ROLES = ("kiosk", "display", "counter", "admin")
+ROLES = ("kiosk", "display", "counter", "admin", "tablet")
+# Roles that belong to one counter (`counter = "3"`); a tablet may only rate its counter's visits.
+COUNTER_ROLES = ("counter", "tablet")
 POLICY_MODES = ("strict", "interleave")
 
 
@@ -143,6 +145,7 @@ class Office:
     appointments: AppointmentRules = AppointmentRules()
     alerts: Alerts = Alerts()
     schedule: tuple[CounterSet, ...] = ()
+    secure_cookies: bool = False  # [web]: the login cookie only over HTTPS (a hub behind TLS)
     _by_id: dict[str, dict[str, object]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -16,6 +16,28 @@ from .office import Policy
 
 
 @dataclass(frozen=True)
+class ClockSteps:
+    """The forward steps of the wall clock that the hub noticed: (the time just after it, seconds jumped).
+
+    A wait is measured without them: a clock jumping two hours ahead makes nobody's wait two hours
+    longer, so `max_wait_minutes` does not take over (CONTRACT.md, Raspberry Pi appliances). The hub
+    never hands out a time earlier than one it handed out before, so there are no backward steps here.
+    """
+
+    jumps: tuple[tuple[datetime, float], ...] = ()
+
+    def waited_s(self, since: datetime, now: datetime) -> float:
+        seconds = (now - since).total_seconds()
+        for at, jumped in self.jumps:
+            if since < at <= now:
+                seconds -= jumped
+        return max(seconds, 0.0)
+
+
+NO_STEPS = ClockSteps()
+
+
+@dataclass(frozen=True)
 class Candidate:
     """The head of one (service, lane) queue, as the policy sees it."""
 
@@ -29,7 +51,7 @@ class Candidate:
 
 
 def choose(
-    heads: Iterable[Candidate], policy: Policy, streak: int, now: datetime
+    heads: Iterable[Candidate], policy: Policy, streak: int, now: datetime, steps: ClockSteps = NO_STEPS
 ) -> Candidate | None:
     """The candidate this counter calls now, or None when nothing it serves waits.
 
@@ -47,7 +69,7 @@ def choose(
         return None
     if policy.max_wait_minutes > 0:
         oldest = min(heads, key=_age_key)
-        if (now - oldest.issued_at).total_seconds() >= policy.max_wait_minutes * 60:
+        if steps.waited_s(oldest.issued_at, now) >= policy.max_wait_minutes * 60:
             return oldest
     best = min(heads, key=_strict_key)
     if policy.mode == "interleave" and best.weight > 0 and streak >= policy.priority_run:
@@ -61,17 +83,19 @@ def next_streak(streak: int, weight: int) -> int:
     return streak + 1 if weight > 0 else 0
 
 
-def _slot_key(c: Candidate) -> tuple[datetime, datetime, float]:
+# The order of issue (or check-in), never a clock reading: a clock stepping back must not put A004
+# before A001. The one waiting longest is the one issued first (a transfer keeps its order, DESIGN.md).
+def _slot_key(c: Candidate) -> tuple[datetime, float]:
     assert c.slot is not None
-    return (c.slot, c.issued_at, c.order)
+    return (c.slot, c.order)
 
 
-def _age_key(c: Candidate) -> tuple[datetime, float]:
-    return (c.issued_at, c.order)
+def _age_key(c: Candidate) -> float:
+    return c.order
 
 
-def _strict_key(c: Candidate) -> tuple[int, datetime, float]:
-    return (-c.weight, c.issued_at, c.order)
+def _strict_key(c: Candidate) -> tuple[int, float]:
+    return (-c.weight, c.order)
 
 
 def due_head(tickets: Iterable[tuple[object, datetime, datetime, float]]) -> Candidate | None:
@@ -79,7 +103,7 @@ def due_head(tickets: Iterable[tuple[object, datetime, datetime, float]]) -> Can
 
     The earliest slot, then the earliest check-in; whether the slot has come is choose()'s to say.
     """
-    best = min(tickets, key=lambda x: (x[1], x[2], x[3]), default=None)
+    best = min(tickets, key=lambda x: (x[1], x[3]), default=None)  # check-in by order, not by clock
     if best is None:
         return None
     key, slot, issued_at, order = best

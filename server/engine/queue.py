@@ -30,7 +30,7 @@ from .model import (
     Ticket,
 )
 from .office import Office, Service
-from .policy import Candidate, choose, due_head, next_streak
+from .policy import NO_STEPS, Candidate, ClockSteps, choose, due_head, next_streak
 
 # Weight of the newest visit in a service's handling-time mean: about the last 20 visits count.
 # 0.2 (the last 5-10) let one long visit swing every estimate; `jiaohao simulate` measured 0.1
@@ -174,13 +174,14 @@ class QueueEngine:
         state = self.state.counters.get(cid)
         return self.state.tickets.get(state.ticket) if state and state.ticket else None
 
-    def estimates(self, now: datetime, closes: dict[str, datetime] | None = None) -> Estimates:
+    def estimates(self, now: datetime, closes: dict[str, datetime] | None = None,
+                  steps: ClockSteps = NO_STEPS) -> Estimates:
         """Ahead and estimated wait for every waiting ticket and service (engine/estimate.py).
 
         `closes`: counters that a `[[schedule]]` window will close, and when (runtime.planned_closes).
         """
         s = self.state
-        return self._estimates.get(self.office, self.waiting, s.counters, s.tickets, s.stats, now, closes)
+        return self._estimates.get(self.office, self.waiting, s.counters, s.tickets, s.stats, now, closes, steps)
 
     # -- the day -------------------------------------------------------------------------------
 
@@ -189,6 +190,8 @@ class QueueEngine:
         today = self.business_date(now)
         if today == self.state.business_date:
             return self._lapse_bookings(now)
+        if today < self.state.business_date:
+            return Change()  # never close a day on a clock that went backwards: yesterday is no day to end
         d = _Draft(self, now, "system")
         for t in list(d.tickets()):
             if not t.is_open:
@@ -322,13 +325,13 @@ class QueueEngine:
             )
         d.change.stats[t.service] = stat
 
-    def call_next(self, cid: str, now: datetime, actor: str | None) -> Change:
+    def call_next(self, cid: str, now: datetime, actor: str | None, steps: ClockSteps = NO_STEPS) -> Change:
         state = self._counter(cid)
         if not state.open:
             raise WrongState(f"Counter {cid} is closed. 本櫃台已關閉，請先開啟。", code="counter_closed")
         d = _Draft(self, now, actor)
         self._finish_current(d, cid)
-        picked = self.pick(cid, now, d)
+        picked = self.pick(cid, now, d, steps)
         d.change.counter = cid
         if picked is None:
             return d.change
@@ -342,7 +345,7 @@ class QueueEngine:
         d.log("called", called, recall=False)
         return d.change
 
-    def pick(self, cid: str, now: datetime, d: _Draft | None = None) -> Ticket | None:
+    def pick(self, cid: str, now: datetime, d: _Draft | None = None, steps: ClockSteps = NO_STEPS) -> Ticket | None:
         """The waiting ticket the policy gives this counter now (DESIGN.md)."""
         counter = self.office.counter(cid)
         assert counter is not None
@@ -354,14 +357,14 @@ class QueueEngine:
                 continue
             key = (t.service, t.lane)
             head = heads.get(key)
-            if head is None or (t.issued_at, t.order) < (head.issued_at, head.order):
+            if head is None or t.order < head.order:  # the order of issue, not a clock reading
                 heads[key] = t
         streak = (d.counter(cid) if d else self.state.counters[cid]).streak
         candidates = [Candidate(t.id, t.issued_at, t.order, self.office.weight(t.lane)) for t in heads.values()]
         due = self._due_head(counter.services, d)
         if due is not None:
             candidates.append(due)
-        chosen = choose(candidates, self.office.policy, streak, now)
+        chosen = choose(candidates, self.office.policy, streak, now, steps)
         if chosen is None:
             return None
         tid = chosen.key

@@ -289,6 +289,9 @@
       $("banner").hidden = !offline;
       document.body.classList.toggle("offline", offline);
       setText("banner-detail", offline && S.linkError ? "  (" + S.linkError + ")" : "");
+      var hold = S.hold && S.hold.message;
+      $("hold").hidden = !hold || offline;
+      if (hold) { setText("hold-zh", hold["zh-TW"] || ""); setText("hold-en", hold.en || ""); }
       document.body.classList.toggle("connecting", S.seq === null);
       renderMarquee();
     }

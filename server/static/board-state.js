@@ -27,7 +27,8 @@
       seq: null, announced: null, resyncing: false, pending: [],
       office: null, timezone: "Asia/Taipei",
       counters: [], services: [], recent: [], hero: null, heroAt: null, announcements: [],
-      connected: false, offlineSince: now, linkError: null
+      connected: false, offlineSince: now, linkError: null,
+      hold: null  // the hub refusing changes for now (state.hub, the `hub` event): {status, message}
     };
   }
 
@@ -85,8 +86,11 @@
 
   // -- the reducer; S is the caller's copy, replaced field by field (arrays are never changed in place)
 
+  function hold(hub) { return hub && typeof hub === "object" && hub.status && hub.status !== "ok" ? hub : null; }
+
   function snapshot(S, d, effects, clock) {
     var seq = d.seq;
+    if (d.hub !== undefined) S.hold = hold(d.hub);
     if (S.seq !== null && !S.resyncing && seq < S.seq) return;  // a slow GET: keep the newer picture
     var all = (d.recent_calls || []).map(parseCall);
     var hubReset = S.seq !== null && seq < S.seq;
@@ -202,6 +206,8 @@
       S.resyncing = true;
     } else if (ev === "link_error") {
       S.linkError = d || null;
+    } else if (ev === "hub") {
+      S.hold = hold(d);  // no seq: the hub's whole status, whenever it changes
     }
     return { state: S, effects: effects };
   }

@@ -119,7 +119,7 @@
   window.JiaohaoSocket({
     auth: function () { return { token: TOKEN }; },
     on: { state: fromHub("state"), call: fromHub("call"), queue: fromHub("queue"), counter: fromHub("counter"),
-          announcements: fromHub("announcements") },
+          announcements: fromHub("announcements"), hub: function (d) { dispatch("hub", d); } },
     onConnect: function () { dispatch("link_up"); },
     onDisconnect: function () { dispatch("link_down"); },
     onError: function (msg) { dispatch("link_error", String(msg)); }

@@ -5,6 +5,6 @@ read side that reports use. Nothing outside this package writes SQL.
 """
 
 from .history import History
-from .store import Store, StoreLocked
+from .store import StorageUnavailable, Store, StoreLocked, storage_message
 
-__all__ = ["History", "Store", "StoreLocked"]
+__all__ = ["History", "StorageUnavailable", "Store", "StoreLocked", "storage_message"]

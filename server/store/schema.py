@@ -103,3 +103,13 @@ def _office_at_run_time(db: Database) -> None:
         CREATE TABLE media (id TEXT PRIMARY KEY, kind TEXT NOT NULL, mime TEXT NOT NULL, file TEXT NOT NULL,
                             size INTEGER NOT NULL, name TEXT NOT NULL, uploaded_at TEXT NOT NULL, uploaded_by TEXT,
                             deleted INTEGER NOT NULL DEFAULT 0)""")
+
+
+@migrations(name="0007_sessions")
+def _sessions(db: Database) -> None:
+    # Staff logins, kept on the hub so that logging out or disabling an account ends them at once.
+    # Only a hash of the session id is kept: a copy of the database logs nobody in.
+    db.execute("""
+        CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, counter TEXT,
+                               created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX sessions_by_user ON sessions (user)")

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..engine.errors import JiaohaoError
 from ..engine.model import Appointment, Change, CounterState, Event, ServiceStat, Ticket
 from ..engine.queue import QueueState
 from ..wire.errors import FixableError
@@ -31,6 +32,40 @@ from .schema import migrations
 
 class StoreLocked(FixableError, RuntimeError):
     pass
+
+
+class StorageUnavailable(JiaohaoError):
+    """The database cannot be written now: the change is refused, nothing of it is kept or announced."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+def storage_message(e: BaseException) -> str:
+    """What went wrong with the disk, in words a person at the office can act on (zh-TW and English)."""
+    text = str(e).lower()
+    if "full" in text or getattr(e, "sqlite_errorname", "") == "SQLITE_FULL":
+        what = "儲存空間已滿 The hub's disk is full"
+    elif "readonly" in text or "read-only" in text:
+        what = "資料庫唯讀 The hub's database file is read-only"
+    elif "malformed" in text or "not a database" in text:
+        what = "資料庫損毀 The hub's database file is damaged"
+    elif "i/o" in text or "disk" in text:
+        what = "磁碟讀寫錯誤 The hub's disk has an I/O error"
+    elif "locked" in text or "busy" in text:
+        what = "資料庫忙碌 The hub's database is locked by another program"
+    else:
+        what = "無法寫入資料庫 The hub cannot write its database"
+    return f"{what} ({e}); nothing was changed, try again once it is fixed. 未做任何變更。"
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """SQLite's errors on a write, as the one error every change answers with then (503)."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise StorageUnavailable(storage_message(e)) from e
 
 
 class Store:
@@ -58,13 +93,19 @@ class Store:
         writes fails at once with "database is locked" when the other connection committed
         meanwhile, and busy_timeout does not help; BEGIN IMMEDIATE waits its turn instead.
         """
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.conn.execute("ROLLBACK")
-            raise
-        db.conn.execute("COMMIT")
+        with writing():
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.conn.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back already (a full disk does): the first error is the one to tell.
+                if db.conn.in_transaction:
+                    try:
+                        db.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise
 
     def _connect(self) -> Database:
         db = Database(sqlite3.connect(self.path, timeout=10, check_same_thread=False))
@@ -97,6 +138,16 @@ class Store:
             self._lockfile = None
 
     # -- reading -------------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """One real write, synced, at start: a read-only file or a full disk is found now, not at the first ticket."""
+        with self.immediate(self.db):
+            self._set_meta_on(self.db, "opened", "1")
+
+    def newest_event_at(self) -> datetime | None:
+        """When the last event was logged: the hub's clock must not start earlier (CONTRACT.md)."""
+        rows = list(self.db.query("SELECT at FROM events ORDER BY id DESC LIMIT 1"))
+        return datetime.fromisoformat(rows[0]["at"]) if rows else None
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         rows = list(self.db.query("SELECT value FROM meta WHERE key = ?", [key]))
@@ -231,6 +282,9 @@ class Store:
                 return False
             if active is not None:
                 self.db.execute("UPDATE users SET active = ? WHERE name = ?", [int(active), name])
+            if active is False or password_hash is not None:
+                # Disabled, or a new password: every session of the account ends now (issue #14).
+                self.db.execute("DELETE FROM sessions WHERE user = ?", [name])
             if password_hash is not None:
                 self.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [password_hash, name])
             self._insert_events([event])
@@ -293,6 +347,33 @@ class Store:
                 return False
             self._insert_events([event])
         return True
+
+    def user_row(self, name: str) -> dict[str, Any] | None:
+        """An account, active or not: name, role, active."""
+        rows = list(self.db.query("SELECT name, role, active FROM users WHERE name = ?", [name]))
+        return rows[0] if rows else None
+
+    # -- staff sessions ------------------------------------------------------------------------
+
+    def add_session(self, id_hash: str, user: str, counter: str | None, now: datetime, expires: datetime) -> None:
+        with self.immediate(self.db):
+            self.db.execute("DELETE FROM sessions WHERE expires_at < ?", [ts(now)])
+            self.db.execute(
+                "INSERT INTO sessions (id_hash, user, counter, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                [id_hash, user, counter, ts(now), ts(expires)])
+
+    def session(self, id_hash: str, now: datetime) -> dict[str, Any] | None:
+        """A live session of an active account: user, role, counter."""
+        rows = list(self.db.query(
+            "SELECT s.user, u.role, s.counter, s.expires_at FROM sessions s JOIN users u ON u.name = s.user "
+            "WHERE s.id_hash = ? AND u.active = 1", [id_hash]))
+        if not rows or datetime.fromisoformat(rows[0]["expires_at"]) <= now:
+            return None
+        return rows[0]
+
+    def delete_session(self, id_hash: str) -> None:
+        with self.immediate(self.db):
+            self.db.execute("DELETE FROM sessions WHERE id_hash = ?", [id_hash])
 
     # -- writing -------------------------------------------------------------------------------
 

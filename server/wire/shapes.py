@@ -19,8 +19,8 @@ from .text import Text
 
 # Every Socket.IO event the hub emits (CONTRACT.md, docs/api.md). `state` is the snapshot sent on
 # connect; the others go to every connected client. `seq` counts only call, queue and counter
-# (`device` and `announcements` carry none).
-EVENTS = ("state", "call", "queue", "counter", "device", "announcements")
+# (`device`, `announcements` and `hub` carry none).
+EVENTS = ("state", "call", "queue", "counter", "device", "announcements", "hub")
 SEQ_EVENTS = ("call", "queue", "counter")
 
 

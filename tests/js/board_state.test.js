@@ -218,3 +218,13 @@ test("a counter event updates its counter, or adds one the board did not know", 
   assert.deepEqual(state.counters.map((c) => [c.id, c.number, c.open]), [["3", null, true], ["4", "B002", true],
                                                                           ["9", null, false]]);
 });
+
+test("the hub's hold (state.hub, the hub event) is kept until it ends", () => {
+  const behind = { status: "clock_behind", message: { "zh-TW": "主機時間尚未校正", en: "The hub's clock is behind" } };
+  let { state } = run([["state", { ...snapshot(7), hub: behind }]]);
+  assert.deepEqual(state.hold, behind);
+  state = run([["hub", { status: "ok", message: null }]], state).state;
+  assert.equal(state.hold, null);
+  state = run([["hub", behind], ["state", snapshot(8)]], state).state;  // a snapshot without `hub`: unchanged
+  assert.deepEqual(state.hold, behind);
+});
