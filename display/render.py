@@ -296,6 +296,10 @@ def _hero(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, now: float, 
         lane = f"・{call.lane_name.zh} {call.lane_name.en}" if call.lane_name else ""
         badge = (badge + "　" if badge else "") + f"優先 Priority{lane}"
         badge_color = PRIORITY
+    if call.appointment and not call.private:
+        # Why this number went ahead of people who waited longer: the office promised it at its slot.
+        badge = (badge + "　" if badge else "") + "預約 Appointment"
+        badge_color = PRIORITY
     if badge:
         b = L.hero_badge
         size, shown = p.fit(badge, b.w - b.h, round(b.h * 0.7))

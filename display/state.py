@@ -42,6 +42,7 @@ class Call:
     recall: bool = False
     priority: bool = False
     private: bool = False
+    appointment: bool = False  # 預約: called first at its slot; the board says why (never the booking code)
     service_name: Text | None = None  # None for private services: the board shows number and counter only
     lane_name: Text | None = None  # set for priority lanes of services that are not private
     at: float | None = None  # epoch seconds, from the hub's ISO time
@@ -135,6 +136,7 @@ def call_view(c: shapes.Call) -> Call:
         recall=c.recall,
         priority=t.priority,
         private=t.private,
+        appointment=t.by_appointment,
         service_name=None if t.private else t.service_name,
         lane_name=t.lane_name if (t.priority and not t.private) else None,
         at=_epoch(c.at),

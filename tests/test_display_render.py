@@ -157,3 +157,14 @@ def test_the_marquee_follows_the_announcements_event_and_a_call_interrupts_it(pa
     s, _ = run([("announcements", {"announcements": []})], s, now=T0 + 4)
     assert "marquee_call" in {d.name for d in render(s, T0 + 5, surface, painter)}  # and keeps the strip
     assert not any(d.name == "marquee" for d in render(s, T0 + 600, surface, painter))  # none left: empty
+
+
+def test_an_appointment_call_says_why_it_went_first(painter: Painter) -> None:
+    s, _ = run([("state", snapshot(1)), ("link_up", {}), ("call", call(2, "A007", "3", by_appointment=True))])
+    drawn = {d.name: d for d in render(s, T0 + 1, pygame.Surface((1920, 1080)), painter)}
+    assert "預約 Appointment" in drawn["hero_badge"].text
+    plain, _ = run([("state", snapshot(1)), ("link_up", {}), ("call", call(2, "A008", "3"))])
+    assert "hero_badge" not in {d.name for d in render(plain, T0 + 1, pygame.Surface((1920, 1080)), painter)}
+    private, _ = run([("state", snapshot(1)), ("link_up", {}),
+                      ("call", call(2, "P001", "16", private=True, by_appointment=True))])
+    assert "hero_badge" not in {d.name for d in render(private, T0 + 1, pygame.Surface((1920, 1080)), painter)}

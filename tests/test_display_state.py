@@ -24,8 +24,10 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
-def ticket(number: str, *, private: bool = False, priority: bool = False, status: str = "called") -> dict[str, Any]:
+def ticket(number: str, *, private: bool = False, priority: bool = False, status: str = "called",
+           by_appointment: bool = False) -> dict[str, Any]:
     return {
+        **({"by_appointment": True} if by_appointment else {}),
         "id": f"id-{number}", "number": number, "service": "private" if private else "general", "lane": "normal",
         "status": status, "issued_at": iso(T0), "called_at": iso(T0), "counter": "3", "ahead": None,
         "estimated_wait_s": None,

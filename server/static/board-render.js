@@ -152,6 +152,10 @@
             (c.laneName ? "・" + c.laneName.zh + " " + c.laneName.en : "");
           cls = "";
         }
+        if (c.appointment && !c["private"]) {  // why this number went first: its booked slot has come
+          text = (text ? text + "　" : "") + "預約 Appointment";
+          cls = "";
+        }
         badge.textContent = text;
         badge.className = "line fit " + cls;
         badge.hidden = !text;

@@ -54,6 +54,7 @@
     return {
       seq: Number(d.seq) || 0, number: String(t.number || ""), ticketId: String(t.id || ""),
       counterId: String(c.id), counterName: name(c.name), recall: !!d.recall, priority: prio, "private": priv,
+      appointment: !!t.by_appointment,
       serviceName: priv || !t.service_name ? null : name(t.service_name),
       laneName: prio && !priv && t.lane_name ? name(t.lane_name) : null,
       at: d.at ? Date.parse(d.at) : NaN

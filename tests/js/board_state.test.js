@@ -11,8 +11,9 @@ const B = require(path.join(__dirname, "..", "..", "server", "static", "board-st
 const T0 = Date.parse("2026-11-23T01:00:00Z");
 const clock = (t = T0) => ({ now: t, hubNow: t });
 
-function ticket(number, { priv = false, priority = false } = {}) {
+function ticket(number, { priv = false, priority = false, byAppointment = false } = {}) {
   return {
+    ...(byAppointment ? { by_appointment: true } : {}),
     id: "id-" + number, number, service: priv ? "private" : "general", lane: priority ? "elderly" : "normal",
     status: "called", called_at: new Date(T0).toISOString(), counter: "3", ahead: null, estimated_wait_s: null,
     service_name: priv ? { "zh-TW": "專屬服務", en: "Personal service" }
@@ -98,6 +99,13 @@ test("a private call carries the number and counter only; a priority call its la
   const r = run([["state", snapshot(7)], ["call", call(8, "A004", "3", { priority: true })]]);
   assert.deepEqual(r.state.hero.laneName, { zh: "樂齡", en: "Seniors 65+" });
   assert.deepEqual(r.state.hero.serviceName, { zh: "綜合業務", en: "General registration" });
+});
+
+test("an appointment's call is marked as one, without any booking code", () => {
+  const { state } = run([["state", snapshot(7)], ["call", call(8, "A007", "3", { byAppointment: true })]]);
+  assert.equal(state.hero.appointment, true);
+  const plain = run([["state", snapshot(7)], ["call", call(8, "A008", "3")]]);
+  assert.equal(plain.state.hero.appointment, false);
 });
 
 test("an old or repeated seq changes nothing", () => {
