@@ -18,7 +18,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Flask, Response, redirect, render_template, request, session
 
-from .console import LOGIN_TRIES, LOGIN_WINDOW_S, _check_csrf, _csrf_token, _name_and_address
+from .console import LOGIN_TRIES, LOGIN_WINDOW_S, SESSION_HOURS, _check_csrf, _csrf_token, _name_and_address
 from .context import current_hub
 from .engine.errors import JiaohaoError
 from .engine.office import COUNTER_ROLES
@@ -66,9 +66,14 @@ def login() -> Any:
         return _login_page(("帳號或密碼錯誤。", "Wrong name or password.")), 401
     if user.role not in ADMIN_ROLES:
         return _login_page(("此帳號不是主管或管理員。", "This account is not a supervisor or admin.")), 403
+    try:
+        # A session the hub keeps, as the console's: logout and disabling the account end it at once.
+        sid = h.open_session(user, None, SESSION_HOURS)
+    except JiaohaoError as e:  # the clock is behind, or the disk cannot be written: say so on the page
+        return _login_page((e.message, "")), e.status
     session.clear()
     session.permanent = True
-    session.update(user=user.name, role=user.role, counter=None, csrf=secrets.token_urlsafe(24))
+    session.update(sid=sid, user=user.name, role=user.role, counter=None, csrf=secrets.token_urlsafe(24))
     return redirect("/admin")
 
 

@@ -51,7 +51,7 @@ def _live_session() -> None:
 
 # Staff pages (login, console, reports, the floor) act with the clerk's session: no other page may
 # frame them (clickjacking).
-STAFF_BLUEPRINTS = ("console", "report_pages")
+STAFF_BLUEPRINTS = ("console", "report_pages", "admin")
 
 
 def _not_framed(resp: Response) -> Response:
