@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 
 from .console import LOGIN_TRIES, LOGIN_WINDOW_S, SESSION_HOURS, _check_csrf, _csrf_token, _name_and_address
 from .context import current_hub
-from .engine.errors import JiaohaoError
+from .engine.errors import InvalidRows, JiaohaoError
 from .engine.office import COUNTER_ROLES
 from .limits import address, limit_view
 
@@ -28,10 +28,11 @@ admin = Blueprint("admin", __name__)
 
 ADMIN_ROLES = ("supervisor", "admin")
 # What each page needs: supervisors run the floor, admins run the office.
-PAGES = {"office": "supervisor", "counters": "supervisor", "announcements": "supervisor", "media": "admin",
-         "devices": "admin", "staff": "admin"}
+PAGES = {"office": "supervisor", "counters": "supervisor", "announcements": "supervisor",
+         "appointments": "admin", "media": "admin", "devices": "admin", "staff": "admin"}
 TITLES = {"office": ("辦公室設定", "Office"), "counters": ("櫃台", "Counters"),
-          "announcements": ("跑馬燈公告", "Announcements"), "media": ("多媒體", "Media"),
+          "announcements": ("跑馬燈公告", "Announcements"), "appointments": ("網路預約", "Appointments"),
+          "media": ("多媒體", "Media"),
           "devices": ("裝置", "Devices"), "staff": ("人員帳號", "Staff")}
 
 
@@ -90,6 +91,7 @@ def _page(name: str, status: int = 200, **extra: Any) -> Any:
             PAGES[p])], office=office, office_obj=h.office, user=session.get("user"), role=role,
         csrf=_csrf_token(), is_admin=role == "admin", users=h.users() if name == "staff" else [],
         media=h.media() if name == "media" else [],
+        bookings=h.appointments(None)[1] if name == "appointments" else [],
         message=session.pop("admin_message", None), **extra), status=status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -196,6 +198,33 @@ def device_action() -> Any:
                                                      "qr": qr_svg(command)})
 
     return _act("devices", act, need="admin")
+
+
+@admin.post("/admin/appointments")
+def appointments_action() -> Any:
+    """A booking export (CSV, either source's columns: server/appointments_import.py) or one booking typed in.
+
+    All or nothing, as the API: a file with one bad row imports nothing, and the page names every bad row.
+    """
+    from .appointments_import import MAX_IMPORT, decode, from_csv, from_json
+
+    h = current_hub()
+    request.max_content_length = MAX_IMPORT
+
+    def act(actor: str) -> Any:
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            entries, unread = from_csv(decode(upload.read(MAX_IMPORT + 1)), h.office)
+        else:
+            one = {k: request.form.get(k, "").strip() for k in ("code", "service", "slot")}
+            entries, unread = from_json({"appointments": [one]}, h.office)
+        try:
+            n = h.import_appointments(entries, actor, unread)
+        except InvalidRows as e:
+            return _page("appointments", status=e.status, error=e.message, bad_rows=e.rows)
+        return (f"已匯入 {n} 筆預約。", f"{n} bookings imported.")
+
+    return _act("appointments", act, need="admin")
 
 
 @admin.post("/admin/media")

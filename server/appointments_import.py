@@ -56,6 +56,10 @@ def valid_code(code: str) -> bool:
     return bool(_CODE.match(code))
 
 
+# A file uploaded on the admin page may hold a month of bookings; the API keeps its 16 KiB bodies.
+MAX_IMPORT = 512 * 1024
+
+
 def decode(raw: bytes) -> str:
     for encoding in ("utf-8-sig", "cp950"):
         try:

@@ -132,3 +132,28 @@ def test_an_admin_uploads_media_from_the_page(app, client, staff):
     assert "poster.png" in client.get("/admin/media").get_data(as_text=True)
     r = client.post("/admin/media", data={"csrf": token, "action": "delete", "id": hub.media()[0]["id"]})
     assert r.status_code == 302 and hub.media() == []
+
+
+def test_an_admin_imports_bookings_on_the_page_all_or_nothing(app, client, staff, clock):
+    import io
+
+    hub = app.extensions["jiaohao"]
+    login(client, "floor01")
+    assert client.get("/admin/appointments").status_code == 403  # admins import bookings
+    login(client, "boss01")
+    today = clock.now.astimezone(hub.office.tz).date().isoformat()
+    bad = f"code,service,slot\nPG0001,general,{today} 10:30\nPG0002,no-such-service,{today} 11:00\n"
+    r = client.post("/admin/appointments", content_type="multipart/form-data",
+                    data={"csrf": csrf_of(client, "/admin"), "file": (io.BytesIO(bad.encode()), "export.csv")})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "<td>3</td>" in page  # the wrong row named by its line
+    assert hub.appointments(None)[1] == []  # nothing imported
+    good = f"code,service,slot\nPG0001,general,{today} 10:30\n"
+    r = client.post("/admin/appointments", content_type="multipart/form-data",
+                    data={"csrf": csrf_of(client, "/admin"), "file": (io.BytesIO(good.encode()), "export.csv")})
+    assert r.status_code == 302
+    r = client.post("/admin/appointments", data={"csrf": csrf_of(client, "/admin"), "code": "PG0003",
+                                                 "service": "general", "slot": f"{today} 11:30"})
+    assert r.status_code == 302
+    assert sorted(b["code"] for b in hub.appointments(None)[1]) == ["PG0001", "PG0003"]
+    assert "PG0003" in client.get("/admin/appointments").get_data(as_text=True)
