@@ -8,7 +8,8 @@ import sys
 from browser import axe_violations, browser
 from conftest import ROOT
 
-PAGES = ("/admin", "/admin/counters", "/admin/announcements", "/admin/appointments", "/admin/media", "/admin/devices", "/admin/staff")
+PAGES = ("/admin", "/admin/counters", "/admin/announcements", "/admin/appointments", "/admin/media",
+         "/admin/devices", "/admin/staff")
 
 
 def add_admin(db) -> None:
