@@ -71,12 +71,12 @@ class LineAssembler:
 def read_scanner(path: str, on_code: Callable[[str], None], stop: threading.Event) -> None:
     """Reads the scanner at `path` until `stop`; each finished line goes to `on_code`.
 
-    evdev is imported here only (the `hardware` extra), so the kiosk runs without it when there is no scanner.
+    evdev is imported here only (the `scanner` extra: it has no wheels), so the kiosk runs without it when there is no scanner.
     """
     try:
         import evdev
     except ImportError as e:
-        raise ScannerError(f"scanner {path}: python-evdev is not installed (pip install 'jiaohao[hardware]')") from e
+        raise ScannerError(f"scanner {path}: python-evdev is not installed (pip install 'jiaohao[scanner]')") from e
     try:
         dev = evdev.InputDevice(path)
     except OSError as e:
