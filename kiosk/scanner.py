@@ -71,7 +71,8 @@ class LineAssembler:
 def read_scanner(path: str, on_code: Callable[[str], None], stop: threading.Event) -> None:
     """Reads the scanner at `path` until `stop`; each finished line goes to `on_code`.
 
-    evdev is imported here only (the `scanner` extra: it has no wheels), so the kiosk runs without it when there is no scanner.
+    evdev is imported here only (the `scanner` extra: it has no wheels), so the kiosk runs without it
+    when there is no scanner.
     """
     try:
         import evdev
