@@ -148,3 +148,23 @@ def test_importing_the_hub_loads_no_client_module() -> None:
     assert "server.app" in loaded and "server.board" in loaded
     clients = [m for m in loaded if _within(m, "kiosk") or _within(m, "display")]
     assert not clients, f"importing the hub loaded {clients}"
+
+
+def test_the_hubs_areas_never_define_the_same_method() -> None:
+    """server/hub/ puts the façade together from one class per area: a name defined in two areas would
+    silently hide one of them behind the order of the bases."""
+    from server.hub import Hub, HubCore
+
+    owners: dict[str, list[str]] = {}
+    for area in Hub.__mro__[1:]:
+        if area is object:
+            continue
+        for name, value in vars(area).items():
+            if not name.startswith("__") and (callable(value) or isinstance(value, property)):
+                owners.setdefault(name, []).append(area.__name__)
+    assert {n: o for n, o in owners.items() if len(o) > 1} == {}
+    assert all(issubclass(area, HubCore) for area in Hub.__mro__[1:-1])
+    # Every operation the routes call is on the façade: a sample of each area.
+    for name in ("call_next", "office_json", "issue_device", "open_session", "rate", "check_in", "add_media",
+                 "floor"):
+        assert callable(getattr(Hub, name)), name

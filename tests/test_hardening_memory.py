@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from server import hub as hub_module
 from server.commit import Pending
 from server.engine.model import Change, Ticket
 from server.engine.office import Office
 from server.hub import Hub
+from server.hub import core as hub_module
 from server.store import Store
 from tests.conftest import FakeClock
 

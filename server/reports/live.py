@@ -1,6 +1,6 @@
 """The supervisor's floor (走動式服務): queues, counters, alerts and Erlang C advice, right now.
 
-Pure: the hub hands over one snapshot read under its lock (server/hub.py, `floor`), and this
+Pure: the hub hands over one snapshot read under its lock (server/hub/floor.py, `floor`), and this
 module builds the view from it, outside the lock. Alerts (thresholds in the office file's
 [alerts]): somebody has waited longer than `wait_minutes`; an open counter has called nobody for
 `idle_minutes` while tickets it could serve came in; a device reports an error (a kiosk out of
