@@ -34,6 +34,7 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
     )
 
     by_sid: dict[str, str] = {}  # Socket.IO session -> the device id it connected with
+    staff_by_sid: dict[str, tuple[str, str]] = {}  # Socket.IO session -> (user, login session) of a console
 
     @sio.on("connect")
     def _connect(auth: Any = None) -> None:
@@ -46,7 +47,8 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
             raise ConnectionRefusedError("A tablet token may only rate its counter's visits. 此裝置只能評分。",
                                          {"code": "role_not_allowed"})
         # A clerk's console authenticates with its login session (the cookie) instead of a token.
-        if dev is None and hub.staff_session(session.get("sid")) is None:
+        staff = hub.staff_session(session.get("sid")) if dev is None else None
+        if dev is None and staff is None:
             # The reason reaches the client's connect_error as {"message": ...} (CONTRACT.md).
             if not token:
                 raise ConnectionRefusedError(
@@ -55,6 +57,8 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
                 "This token is not known to the hub (wrong, or revoked). 存取權杖無效。", {"code": "invalid_token"})
         if dev is not None:
             by_sid[request.sid] = dev.id  # type: ignore[attr-defined]
+        elif staff is not None:
+            staff_by_sid[request.sid] = (staff["user"], session["sid"])  # type: ignore[attr-defined]
         with hub.lock:
             join_room(ROOM)
             emit("state", hub.state())
@@ -62,6 +66,7 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
     @sio.on("disconnect")
     def _disconnect(*_: Any) -> None:
         by_sid.pop(request.sid, None)  # type: ignore[attr-defined]
+        staff_by_sid.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def _revoked(device_id: str) -> None:
         """A revoked device's sockets are closed now: its token is refused when it connects again."""
@@ -71,6 +76,26 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
                 sio.server.disconnect(sid)
 
     hub.on_revoke.append(_revoked)
+
+    def _sessions_ended(user: str | None, login: str | None) -> None:
+        """Logout, a disabled account or a reset password: the consoles' sockets of those sessions close now,
+        so a clerk whose account was disabled sees no more of the queue (issue #14)."""
+        for sid, (name, opened_with) in list(staff_by_sid.items()):
+            if (user is not None and name == user) or (login is not None and opened_with == login):
+                staff_by_sid.pop(sid, None)
+                sio.server.disconnect(sid)
+
+    hub.on_sessions_end.append(_sessions_ended)
+
+    def _sweep() -> None:
+        """At every tick: a console whose session ended elsewhere (`jiaohao user disable` in another process,
+        or its 12 hours over) is closed too, within a tick."""
+        for sid, (_name, login) in list(staff_by_sid.items()):
+            if hub.staff_session(login) is None:
+                staff_by_sid.pop(sid, None)
+                sio.server.disconnect(sid)
+
+    hub.on_tick.append(_sweep)
 
     def _listener(name: str, data: dict[str, Any]) -> None:
         sio.emit(name, data, to=ROOM)

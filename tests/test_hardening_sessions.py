@@ -101,3 +101,65 @@ def test_secure_cookies_behind_tls(tmp_path: Path) -> None:
     finally:
         app.extensions["jiaohao"].store.close()
     assert not load_office(None).secure_cookies
+
+
+def _console_socket(hub_url: str, name: str) -> tuple[Any, Any, Any]:
+    """A clerk logged in over HTTP, and a real python-socketio client on that login's cookie, as the console."""
+    import threading
+
+    import requests
+    import socketio
+
+    r = requests.post(f"{hub_url}/api/v1/users", json={"name": name, "role": "clerk", "password": "correct horse"},
+                      headers=ADMIN, timeout=10)
+    assert r.status_code == 201, r.text
+    http = requests.Session()
+    page = http.get(f"{hub_url}/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    r = http.post(f"{hub_url}/login", data={"csrf": csrf.group(1), "name": name, "password": "correct horse",
+                                            "counter": "3"}, timeout=10, allow_redirects=False)
+    assert r.status_code == 302, r.text
+    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    sio = socketio.Client(reconnection=False)
+    gone = threading.Event()
+    sio.on("disconnect", lambda *a: gone.set())
+    sio.connect(hub_url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=10)
+    return http, sio, gone
+
+
+def test_an_open_console_socket_closes_when_its_session_ends(hub_process: Any) -> None:
+    """Issue #14's gap: disabling an account (API or `jiaohao user disable` in another process) or logging
+    out closes the console sockets opened with those sessions, not only their next action."""
+    import requests
+
+    url = hub_process.url
+    _, by_api, gone_api = _console_socket(url, "clerk-api")
+    other_http, other, other_gone = _console_socket(url, "clerk-other")
+    try:
+        assert requests.post(f"{url}/api/v1/users/clerk-api/disable", headers=ADMIN, timeout=10).status_code == 200
+        assert gone_api.wait(10), "the disabled clerk's console socket stayed open"
+        assert other.connected and not other_gone.is_set()  # another clerk's console is not touched
+    finally:
+        by_api.disconnect()
+
+    http, by_logout, gone_logout = _console_socket(url, "clerk-out")
+    try:
+        page = http.get(f"{url}/console", timeout=10).text
+        csrf = re.search(r"var CSRF = \"([^\"]+)\"", page)
+        assert csrf
+        assert http.post(f"{url}/logout", data={"csrf": csrf.group(1)}, timeout=10,
+                         allow_redirects=False).status_code == 302
+        assert gone_logout.wait(10), "the socket of a logged-out console stayed open"
+    finally:
+        by_logout.disconnect()
+
+    try:
+        done = subprocess.run([sys.executable, "-m", "server.cli", "user", "disable", "clerk-other", "--db",
+                               str(hub_process.db)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        # Another process changed the database: the hub finds it at its next tick (every few seconds).
+        assert other_gone.wait(30), "a console disabled from the command line stayed open"
+    finally:
+        other.disconnect()
+        other_http.close()

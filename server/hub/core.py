@@ -87,6 +87,11 @@ class HubCore:
         self._new_id = new_id
         self._hash_offload = hash_offload or (lambda fn: fn())
         self.listeners: list[Listener] = []
+        # Called (user, session id) when sessions end: logout (that session), an account disabled or its
+        # password reset (user, None). The sockets opened with them are closed (server/realtime.py).
+        self.on_sessions_end: list[Callable[[str | None, str | None], None]] = []
+        # Called after every tick, outside the lock: what the adapters check now and then.
+        self.on_tick: list[Callable[[], None]] = []
         self._devices: dict[str, dict[str, Any]] = {}
         # What answering a retried issue needs, for today only: (device, key) -> (ticket, request, pending).
         # The pending change is kept only until it is on disk (issue #14: nothing else of it stays).
@@ -169,6 +174,11 @@ class HubCore:
         except StorageUnavailable:
             pass  # refused and logged by the group commit; the next tick tries again
         self._announce_status()
+        for hook in list(self.on_tick):
+            try:
+                hook()
+            except Exception:
+                log.exception("a tick hook failed")
 
     @property
     def history(self) -> History:

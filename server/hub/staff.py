@@ -26,7 +26,6 @@ class Staff(HubCore):
         user: users.User | None = self._hash_offload(lambda: users.verify(row, password))
         return user
 
-
     # -- staff sessions: on the hub, so that logout and disabling an account end them at once ----
 
     def open_session(self, user: users.User, counter: str | None, hours: float) -> str:
@@ -48,6 +47,15 @@ class Staff(HubCore):
         if isinstance(sid, str) and sid:
             with self.lock:
                 self.store.delete_session(_session_hash(sid))
+            self._sessions_ended(None, sid)
+
+    def _sessions_ended(self, user: str | None, sid: str | None) -> None:
+        """Outside the lock: whatever was opened with the ended sessions (a console's socket) is closed now."""
+        for hook in list(self.on_sessions_end):
+            try:
+                hook(user, sid)
+            except Exception:
+                log.exception("closing what the ended sessions of %s had opened failed", user or "a logout")
 
     def disable_user(self, name: str, actor: str) -> dict[str, Any]:
         """Disable a staff account (POST /users/{id}/disable): its sessions end now, it cannot log in again."""
@@ -98,6 +106,8 @@ class Staff(HubCore):
             event = Event(kind=kind, at=now, business_date=self.engine.state.business_date, actor=actor, outcome=name)
             if not self.store.set_user(name, event, active=active, password_hash=digest):
                 raise NotFound(f"No user '{name}'. 沒有這個帳號。", code="unknown_user")
+        if active is False or password is not None:
+            self._sessions_ended(name, None)  # the store ended every session of the account
 
     def users(self) -> list[dict[str, Any]]:
         with self.lock:
