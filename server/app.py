@@ -15,7 +15,7 @@ from . import __version__
 from .engine.errors import InvalidRows, JiaohaoError
 from .engine.office import Office
 from .hub import Hub, utcnow
-from .store import Store
+from .store import DatabaseError, StorageUnavailable, Store, storage_message
 
 log = logging.getLogger("jiaohao.app")
 MAX_BODY = 16 * 1024
@@ -71,6 +71,13 @@ def create_app(
         if status == 405 and hasattr(e, "valid_methods") and e.valid_methods:
             resp.headers["Allow"] = ", ".join(e.valid_methods)
         return resp
+
+    @app.errorhandler(DatabaseError)
+    def _unreadable(e: DatabaseError) -> Response:
+        # A read that the disk failed (writes are turned into StorageUnavailable where they happen): the same
+        # 503 and words as a refused change, not a 500, and nothing was changed by a read anyway.
+        log.error("the database failed on %s %s: %s", request.method, request.path, e)
+        return _jiaohao_error(StorageUnavailable(storage_message(e)))
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Response:

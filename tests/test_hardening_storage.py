@@ -204,3 +204,22 @@ def test_a_real_hub_on_a_disk_that_fills_up(small_disk: Path, tmp_path: Path) ->
             assert s.get(f"{hub.url}/api/v1/tickets/{tid}", headers=KIOSK, timeout=10).status_code == 200
     finally:
         hub.stop()
+
+
+def test_a_disk_that_fails_a_read_is_a_503_that_says_so(office: Office, tmp_path: Path, monkeypatch: Any) -> None:
+    """Issue #14's gap: a read the disk fails (an I/O error on the SD card) was a 500 `internal_error`."""
+    store = Store(tmp_path / "hub.db")
+    app = create_app(office, hub=Hub(office, store, clock=FakeClock()))
+    client = app.test_client()
+    tid = client.post("/api/v1/tickets", json={"service": "general"}, headers=KIOSK).get_json()["ticket"]["id"]
+
+    def failing(*_: Any) -> Any:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "ticket", failing)
+    err = assert_error(client.get("/api/v1/tickets/not-in-memory", headers=KIOSK), 503, "storage_unavailable")
+    assert "磁碟讀寫錯誤" in err["message"] and "I/O error" in err["message"]
+    # What memory holds is still answered, and the hub takes changes (it is a read that failed).
+    assert client.get(f"/api/v1/tickets/{tid}", headers=KIOSK).status_code == 200
+    assert client.post("/api/v1/tickets", json={"service": "general"}, headers=KIOSK).status_code == 201
+    store.close()
