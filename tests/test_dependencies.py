@@ -168,3 +168,16 @@ def test_the_hubs_areas_never_define_the_same_method() -> None:
     for name in ("call_next", "office_json", "issue_device", "open_session", "rate", "check_in", "add_media",
                  "floor"):
         assert callable(getattr(Hub, name)), name
+
+
+def test_every_package_is_installed() -> None:
+    """install-pi installs the wheel: a subpackage left out of pyproject's list (server/hub/ once was) would
+    only fail on the Pi. Every folder with an __init__.py is found by the packaging's own rule."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]["find"]
+    found = set(find_packages(str(ROOT), include=include["include"]))
+    on_disk = {_module_name(p.parent / "__init__.py") for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py")}
+    assert on_disk and on_disk <= found
