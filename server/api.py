@@ -136,7 +136,7 @@ def public_status() -> Any:
 @api.get("/services")
 def services() -> Any:
     device()
-    return jsonify({"services": current_hub().services()})
+    return jsonify(current_hub().services_answer())
 
 
 @api.get("/state")

@@ -264,8 +264,17 @@ def openapi_document() -> dict[str, Any]:
     service_body = {"type": "object", "properties": {"service": {"type": "string"}}, "required": ["service"]}
     issue_body = {"type": "object", "properties": {"service": {"type": "string"}, "lane": {"type": "string"}},
                   "required": ["service"]}
+    # The hub's time for kiosks and boards to show (a Pi's own clock may be off); null while its clock is behind.
+    server_time = {"type": ["string", "null"], "format": "date-time",
+                   "description": "The hub's time, to the millisecond, with the office's offset; null while "
+                                  "the hub's clock is behind (clock_behind). Kiosks and boards show this time "
+                                  "plus the monotonic time since it arrived, never their own clock."}
+    hub_status = {"type": "object", "required": ["status", "message"], "properties": {
+        "status": {"enum": ["ok", "clock_behind", "storage_unavailable"]},
+        "message": {"oneOf": [_TEXT, {"type": "null"}]}}}
     services_out = {"type": "object", "required": ["services"],
-                    "properties": {"services": {"type": "array", "items": _ref("Service")}}}
+                    "properties": {"services": {"type": "array", "items": _ref("Service")},
+                                   "hub": hub_status, "server_time": server_time}}
     state_out = {
         "type": "object",
         "required": ["seq", "counters", "recent_calls", "services"],
@@ -274,6 +283,8 @@ def openapi_document() -> dict[str, Any]:
             "counters": {"type": "array", "items": _ref("Counter")},
             "recent_calls": {"type": "array", "items": _ref("Call")},
             "services": {"type": "array", "items": _ref("Service")},
+            "hub": hub_status,
+            "server_time": server_time,
         },
     }
     public_out = {

@@ -46,6 +46,8 @@ RECENT_CALLS = 10
 # Today's Idempotency-Keys kept in memory at most; an older one is answered from the disk instead.
 # A day of even a large office is a few thousand tickets, so this is never reached in practice.
 MAX_IDEMPOTENCY_KEYS = 20_000
+# A `hub` event (status and time) goes out at least this often, from the tick: boards keep the hub's time.
+HUB_EVENT_EVERY_S = 60.0
 
 __all__ = ["HubCore", "utcnow"]
 
@@ -100,6 +102,7 @@ class HubCore:
         self._stale = False  # a failed commit left memory ahead of the disk and the reload failed too
         self._storage_error = False  # the last change could not be stored
         self._status = "ok"
+        self._status_sent: datetime | None = None  # the hub's time of the last `hub` event
         with self.lock:
             now = self.clock()
             self._load(now, first=True)
@@ -173,7 +176,7 @@ class HubCore:
             self._wait(waits)
         except StorageUnavailable:
             pass  # refused and logged by the group commit; the next tick tries again
-        self._announce_status()
+        self._announce_status(periodic=True)
         for hook in list(self.on_tick):
             try:
                 hook()
@@ -336,6 +339,12 @@ class HubCore:
         with self._reading() as now:
             return self._services_json(now)
 
+    def services_answer(self) -> dict[str, Any]:
+        """GET /services: the services, and what a kiosk's poll also needs: the hub's status and its time."""
+        with self._reading() as now:
+            return {"services": self._services_json(now), "hub": self._status_json(),
+                    "server_time": self._server_time(now)}
+
     def console_state(self, cid: str) -> dict[str, Any]:
         """What the counter console shows: its counter, every queue, and the devices' health."""
         with self._reading() as now:
@@ -354,6 +363,7 @@ class HubCore:
                 "office": protocol.office_info(self.office).to_json(),
                 "announcements": self._active_json(now),
                 "devices": [dict(d) for d in self._devices.values()],
+                "server_time": self._server_time(now),
                 "hub": self._status_json(),
             }
 
@@ -419,15 +429,29 @@ class HubCore:
         }
         return {"status": self._status, "message": messages.get(self._status)}
 
-    def _announce_status(self) -> None:
-        """A `hub` event (no seq) when the hub starts or stops refusing changes."""
+    def _server_time(self, now: datetime) -> str | None:
+        """`server_time`: the hub's time for kiosks and boards to show (a Pi's own clock may be off), to the
+        millisecond; null while the clock is behind, since then the hub does not know the time either."""
+        if self.clock.behind:
+            return None
+        return now.astimezone(self.office.tz).isoformat(timespec="milliseconds")
+
+    def _announce_status(self, periodic: bool = False) -> None:
+        """A `hub` event (no seq) when the hub starts or stops refusing changes, with its status and its time;
+        `periodic` (the tick): also when the last one is HUB_EVENT_EVERY_S old, so that a board connected for
+        weeks keeps showing the hub's time to the second, whatever its own oscillator drifts."""
         with self.lock:
+            now = self.clock()
             status = self._current_status()
-            if status == self._status:
+            changed = status != self._status
+            due = periodic and (self._status_sent is None
+                                or (now - self._status_sent).total_seconds() >= HUB_EVENT_EVERY_S)
+            if not changed and not due:
                 return
-            self._status = status
-            data = self._status_json()
-        log.warning("hub status: %s", status)
+            self._status, self._status_sent = status, now
+            data = {**self._status_json(), "server_time": self._server_time(now)}
+        if changed:
+            log.warning("hub status: %s", status)
         self._emit([("hub", data)])
 
     def _load_idempotency(self) -> None:

@@ -336,6 +336,8 @@ class State(Shape):
     office: OfficeInfo | None = None
     announcements: tuple[Announcement, ...] = ()  # the active ones
     devices: tuple[DeviceStatus, ...] = ()
+    # The hub's time when it took the snapshot (server/wire/hubtime.py); None while its clock is behind.
+    server_time: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -354,5 +356,6 @@ class State(Shape):
             office=OfficeInfo.from_json(office) if isinstance(office, dict) else None,
             announcements=tuple(Announcement.from_json(a) for a in d.get("announcements") or []),
             devices=tuple(DeviceStatus.from_json(x) for x in d.get("devices") or [] if isinstance(x, dict)),
+            server_time=_str(d.get("server_time")),
             extra=cls._extra(d),
         )
