@@ -88,6 +88,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
+    from server.wire.hubtime import HubTime
     from server.wire.sdnotify import notifier
     from server.wire.speech import default_clip_dir
 
@@ -125,7 +126,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         from .media import MediaLibrary
 
         library = MediaLibrary(opts.server, opts.token).start()  # its own thread: a call never waits for it
-    board = initial(time.time())
+    # The time shown is the hub's (its `server_time`) plus monotonic time since, never this Pi's own clock;
+    # flashes and outages are timed on the same line (server/wire/hubtime.py).
+    hub_time = HubTime()
+    board = initial(hub_time.timeline())
     calls_seen, last_call_seq, said_connected = 0, 0, False
     # READY after the first frame, then a watchdog ping from every frame: a frozen screen loop stops the
     # pings and systemd restarts the board (firmware_config/systemd/jiaohao-display.service).
@@ -153,7 +157,9 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                     calls_seen += 1
                     if isinstance(data, dict) and isinstance(data.get("seq"), int):
                         last_call_seq = max(last_call_seq, data["seq"])
-                board, effects = reduce(board, name, data, now=time.time())
+                if name in ("state", "hub"):
+                    hub_time.take(data)
+                board, effects = reduce(board, name, data, now=hub_time.timeline())
                 for eff in effects:
                     if isinstance(eff, Announce):
                         log.info("call %s -> counter %s%s", eff.call.number, eff.call.counter_id,
@@ -170,11 +176,11 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                     said_connected = True
                     print(f"jiaohao display: connected to {opts.server} "
                           f"({len(board.counters)} counters, seq {board.seq})", file=out, flush=True)
-            now = time.time()
+            now = hub_time.timeline()
             screen = pygame.display.get_surface()
             canvas = screen if opts.rotate == 0 else pygame.Surface(
                 (screen.get_height(), screen.get_width()) if opts.rotate in (90, 270) else screen.get_size())
-            render(board, now, canvas, painter, media=library)
+            drawn = render(board, now, canvas, painter, media=library)
             if (opts.snapshot and board.seq is not None and not board.resyncing and calls_seen >= opts.after
                     and board.seq >= last_call_seq):
                 # Written aside, then renamed: whoever watches for the file never reads half a PNG.
@@ -185,8 +191,10 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                 except (pygame.error, OSError) as e:
                     print(f"jiaohao display: cannot write {opts.snapshot}: {e}", file=sys.stderr)
                     return 1
+                shown = {x.name: x.text for x in drawn if x.name in ("date", "time")}
                 print(f"jiaohao display: wrote {opts.snapshot} ({canvas.get_width()}x{canvas.get_height()}, "
-                      f"{calls_seen} calls, seq {board.seq})", file=out, flush=True)
+                      f"{calls_seen} calls, seq {board.seq}, showing {shown.get('date', '')} {shown.get('time', '')})",
+                      file=out, flush=True)
                 return 0
             if deadline and time.monotonic() > deadline:
                 print(f"jiaohao display: no snapshot within {opts.timeout:g} s "

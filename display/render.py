@@ -265,12 +265,16 @@ def _hold(s: pygame.Surface, p: Painter, L: Layout, why: Text, d: list[Drawn]) -
 
 def _header(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, now: float, d: list[Drawn]) -> None:
     _fill(s, L.header, PANEL_DARK)
-    t = datetime.fromtimestamp(now, _tz(st.timezone))
     p.text(s, st.office.zh or "叫號系統", L.office, TEXT, name="office", drawn=d)
     p.text(s, st.office.en or "Queue board", L.office_en, MUTED, face="regular", name="office_en", drawn=d)
-    p.text(s, roc_date_weekday(t.date()), L.date, TEXT, align="right", name="date", drawn=d)
-    p.text(s, en_date(t.date()), L.date_en, MUTED, face="regular", align="right", name="date_en", drawn=d)
-    p.text(s, clock(t), L.time, ACCENT, align="right", ink=True, name="time", drawn=d)
+    if st.clock_known:  # `now` is then the hub's time; the board's own clock is never shown
+        t = datetime.fromtimestamp(now, _tz(st.timezone))
+        date, date_en, hhmm = roc_date_weekday(t.date()), en_date(t.date()), clock(t)
+    else:  # the hub has not said its time yet, or does not know it (clock_behind)
+        date, date_en, hhmm = "—", "—", "--:--"
+    p.text(s, date, L.date, TEXT, align="right", name="date", drawn=d)
+    p.text(s, date_en, L.date_en, MUTED, face="regular", align="right", name="date_en", drawn=d)
+    p.text(s, hhmm, L.time, ACCENT, align="right", ink=True, name="time", drawn=d)
 
 
 def _hero(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, now: float, d: list[Drawn]) -> None:

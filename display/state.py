@@ -12,6 +12,8 @@ every `call`, `queue` and `counter` event carries seq = previous + 1. So:
 `announcements` (issue 9) carries no seq: it replaces the marquee's set whenever it comes, and the
 next snapshot's set replaces it again, so a lost one is repaired by the next resync.
 Besides the hub's events the client feeds three of its own: `link_up`, `link_down`, `link_error`.
+The `now` it is given is the hub's time as the board keeps it (server/wire/hubtime.py, `timeline()`),
+so that a missed call's age is measured against the hub's own `at`, whatever the board's clock says.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from server.wire import shapes
+from server.wire.hubtime import parse_server_time
 from server.wire.text import Text
 
 RECENT_CALLS = 10
@@ -98,6 +101,9 @@ class BoardState:
     offline_since: float | None = None  # when the link went down (or the board started)
     link_error: str | None = None
     hold: Text | None = None  # the hub refuses changes for now (its clock, its disk): `state.hub`, `hub` events
+    # The hub has said its time (`server_time` of `state` and `hub`): the board shows the time only then,
+    # and only the hub's (server/wire/hubtime.py), never its own clock's.
+    clock_known: bool = False
 
     def offline_for(self, now: float) -> float:
         """Seconds without the hub (0 when connected and showing a snapshot)."""
@@ -216,7 +222,7 @@ def reduce(
         msg = data.get("message") if isinstance(data, dict) else data
         return replace(state, link_error=str(msg) if msg else None), []
     if event == "hub":
-        return replace(state, hold=_hold(data)), []
+        return replace(state, hold=_hold(data), clock_known=_clock_known(data, state.clock_known)), []
     return state, []  # events and fields this board does not know are ignored (CONTRACT.md)
 
 
@@ -225,6 +231,13 @@ def _hold(hub: Any) -> Text | None:
     if not isinstance(hub, dict) or hub.get("status") in (None, "ok"):
         return None
     return Text.from_json(hub.get("message") or str(hub.get("status")))
+
+
+def _clock_known(data: Any, before: bool) -> bool:
+    """Whether the hub's time is known after a message; one without `server_time` says nothing of it."""
+    if not isinstance(data, dict) or "server_time" not in data:
+        return before
+    return parse_server_time(data["server_time"]) is not None
 
 
 def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tuple[BoardState, list[Effect]]:
@@ -268,6 +281,7 @@ def _snapshot(state: BoardState, data: dict[str, Any], now: float | None) -> tup
         hero_at=hero_at,
         announcements=tuple(a.text for a in snap.announcements if a.active and not a.text.blank),
         hold=_hold(data.get("hub")) if "hub" in data else state.hold,
+        clock_known=_clock_known(data, state.clock_known),
     )
     # Events that came during the resync and are newer than this picture go on top, in seq order.
     for name, ev in sorted(state.pending, key=lambda p: int(p[1]["seq"])):

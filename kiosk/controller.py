@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image
 
+from server.wire.hubtime import HubTime
 from server.wire.shapes import OfficeInfo
 from server.wire.text import Text
 
@@ -165,8 +166,15 @@ class Controller:
         self.printer_status: PrinterStatus | None = None
         self.hub_ok = False
         self.hub_problem: str | None = None  # e.g. the hub refuses our token
-        self.hold: Message | None = None  # the hub holds changes (its clock, its disk): said until it issues again
+        # The hub holds changes (its clock, its disk): from its status in every poll (GET /services' `hub`), or
+        # from a refused press with a hub that does not say its status; said until the hub takes changes again.
+        self.hold: Message | None = None
+        self.hub_status: str | None = None  # the hub's own word: ok, clock_behind, storage_unavailable
+        # The hub's time (its `server_time` in every poll) carried on by the monotonic clock: what the screen
+        # shows as the time, never this Pi's own clock (which may be off: a Pi has no real-time clock).
+        self.hub_time = HubTime(monotonic)
         self.office: Text | None = None
+        self.timezone = "Asia/Taipei"
         self.hub_public_url = ""
         self.hub_footer: Text | None = None
         self.service_open: dict[str, bool] = {}
@@ -198,7 +206,8 @@ class Controller:
 
     @property
     def can_print(self) -> bool:
-        return bool(self.printer_status and self.printer_status.can_print and self.hub_ok and self.office)
+        return bool(self.printer_status and self.printer_status.can_print and self.hub_ok and self.office
+                    and self.hold is None)
 
     def lamps(self) -> tuple[dict[str, Lamp], Lamp]:
         """Each button's lamp, and the fault lamp (on: cannot print; blinking: needs attention soon)."""
@@ -320,6 +329,7 @@ class Controller:
                 "paper_near_end": self.paper_near_end,
                 "hub_ok": self.hub_ok,
                 "hub_problem": self.hub_problem,
+                "hub_status": self.hub_status,
                 "lamps": {k: str(v) for k, v in lamps.items()},
                 "fault_lamp": str(fault),
                 "message": {"zh-TW": msg.zh, "en": msg.en, "level": msg.level},
@@ -392,13 +402,13 @@ class Controller:
                     raise HubRefused(200, "no_office", "GET /state has no office name: is --server the jiaohao hub?")
                 with self._state:
                     self.office = office.name
+                    self.timezone = office.timezone or self.timezone
                     self.hub_public_url = (office.public_url or "").rstrip("/")
                     self.hub_footer = office.ticket_footer  # hubs from before it was added do not send it
-                services = state["services"]
-                only = state.get("appointments_only")
+                answer = state
             else:
                 answer = self.hub.services_answer()
-                services, only = answer["services"], answer.get("appointments_only")
+            services, only = answer["services"], answer.get("appointments_only")
         except HubRefused as e:
             self._hub_down(e.message or e.code, refused=True)
             return
@@ -414,6 +424,25 @@ class Controller:
             # Absent (a hub from before appointments): ordinary sessions. Only a real true counts.
             self.appointments_only = only is True
             self.appointments_only_services = {s["id"] for s in services if s.get("appointments_only") is True}
+            self._take_status(answer.get("hub"))
+        self.hub_time.take(answer)
+
+    def _take_status(self, hub: Any) -> None:
+        """Under the state lock: the hub's status as its poll says it, so that a kiosk shows `clock_behind`
+        (banner and fault lamp) before anyone presses. A hub that does not say keeps what a press learnt."""
+        if not isinstance(hub, dict) or not isinstance(hub.get("status"), str):
+            return
+        status = hub["status"]
+        if status != self.hub_status:
+            log.log(logging.INFO if status == "ok" else logging.WARNING, "hub %s: status %s", self.server_url, status)
+        self.hub_status = status
+        if status == "ok":
+            self.hold = None
+        else:
+            said = Text.maybe(hub.get("message"))
+            self.hold = HOLD_MESSAGES.get(status) or Message(
+                f"暫停取號：{said.zh if said else status}，請洽服務台",
+                f"No numbers now: {said.en if said else status}. Please ask at the front desk.", "error")
 
     def _hub_down(self, why: str, refused: bool) -> None:
         with self._state:
@@ -421,6 +450,7 @@ class Controller:
                 log.warning("hub %s: %s", self.server_url, why)
             self.hub_ok = False
             self.hub_problem = why if refused else None
+            self.hold, self.hub_status = None, None  # unreachable or refusing us: that is what it says now
 
     def _settle_orphans(self) -> None:
         while self.orphans:

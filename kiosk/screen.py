@@ -98,6 +98,11 @@ class KioskScreen:
             self._t(surface, office.zh, L.office, WHITE, "office", d)
             self._t(surface, office.en, L.office_en, WHITE, "office_en", d, face="regular")
             pygame.draw.line(surface, LINE, (0, L.header.h - 1), (w, L.header.h - 1), max(1, h // 240))
+        if L.clock and L.clock_date:  # the hub's time, never this Pi's own; "--:--" while the hub has not said
+            self._t(surface, model.time or "--:--", L.clock, YELLOW if model.time else DIM, "clock", d,
+                    align="right", min_ratio=0.3)
+            self._t(surface, model.date or "—", L.clock_date, WHITE if model.date else DIM, "clock_date", d,
+                    face="regular", align="right", min_ratio=0.3)
         if model.issued and L.hero and L.hero_number:
             self._hero(surface, L, model.issued, d)
         for row, b in zip(L.rows, model.buttons, strict=False):

@@ -44,6 +44,8 @@ class ScreenLayout:
     banner: Box
     banner_tag: Box | None
     banner_text: Box
+    clock: Box | None = None  # the hub's time, right of the office's name (not while a number is shown)
+    clock_date: Box | None = None
 
 
 def box_at(x: float, y: float, w: float, h: float) -> Box:
@@ -119,12 +121,15 @@ def screen_layout(w: int, h: int, n_buttons: int, *, issued: bool = False, level
         return ScreenLayout(w, h, True, None, None, None, hero, number, tuple(sides), rows, banner, tag, text)
     header = Box(0, 0, w, round(h * 0.11))
     hin = header.inset(m + round(header.h * 0.1), round(header.h * 0.1))
-    office, office_en = two_lines(hin, 0.58, 0.38)
+    name_box, clock_box = _split(hin, (0.7, 0.3), m)
+    office, office_en = two_lines(name_box, 0.58, 0.38)
+    clock, clock_date = two_lines(clock_box, 0.58, 0.38)
     area = Box(m, header.h + m, w - 2 * m, rows_bottom - header.h - m)
     cols = 1 if n_buttons <= 6 else 2
     # Few buttons do not make giant rows: the same size of text whatever the panel holds.
     rows = tuple(_row(b, cols > 1) for b in _grid(area, n_buttons, cols, max(3, m // 2), h * 0.16))
-    return ScreenLayout(w, h, cols > 1, header, office, office_en, None, None, (), rows, banner, tag, text)
+    return ScreenLayout(w, h, cols > 1, header, office, office_en, None, None, (), rows, banner, tag, text,
+                        clock, clock_date)
 
 
 # The booking keypad (issue 11): digits first (most codes are digits), letters in alphabetical order (easier

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from display.roc import clock, roc_date_weekday
 from server.wire.text import Text
 
 from .controller import Controller, Lamp, Message
@@ -64,6 +67,10 @@ class ScreenModel:
     fault: bool  # nothing can be printed now (the fault lamp is on)
     issued: IssuedView | None  # the number just printed, for RESULT_SHOWN_S after the press
     keypad: str | None = None  # the booking code typed so far while the keypad is shown (issue 11)
+    # The hub's time, to the minute (so that the screen redraws once a minute): "09:41" and its 民國 date.
+    # None while the hub has not said it, or does not know it (clock_behind): no time is shown then.
+    time: str | None = None
+    date: str | None = None
 
 
 def _text(value: Any) -> Text | None:
@@ -104,6 +111,22 @@ def service_wait(svc: dict[str, Any] | None) -> Text:
     return wait_words(svc.get("estimated_wait_range_s"), svc.get("estimated_wait_s")) or NO_DATA
 
 
+def hub_clock(c: Controller) -> tuple[str | None, str | None]:
+    """("09:41", "民國115年11月22日（星期日）") of the hub's time in the office's zone, or (None, None).
+
+    Never this Pi's own clock: it may be hours or days off (no real-time clock, no NTP yet).
+    """
+    now = c.hub_time.now()
+    if now is None:
+        return None, None
+    try:
+        zone = ZoneInfo(c.timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Taipei")
+    t = datetime.fromtimestamp(now, zone)
+    return clock(t), roc_date_weekday(t.date())
+
+
 def build_model(c: Controller) -> ScreenModel:
     """What the screen shows now; equal models draw equal pictures, so the screen redraws on change only."""
     lamps, fault_lamp = c.lamps()
@@ -141,5 +164,6 @@ def build_model(c: Controller) -> ScreenModel:
             ahead=t.get("ahead") if isinstance(t.get("ahead"), int) else None,
             wait=wait_words(t.get("estimated_wait_range_s"), t.get("estimated_wait_s")))
     keypad = None if issued else c.keypad_entry()  # the number just printed first, then the keypad again
+    hhmm, date = hub_clock(c)
     return ScreenModel(office=c.office, buttons=tuple(buttons), banner=banner,
-                       fault=fault_lamp == Lamp.ON, issued=issued, keypad=keypad)
+                       fault=fault_lamp == Lamp.ON, issued=issued, keypad=keypad, time=hhmm, date=date)

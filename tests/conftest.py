@@ -103,8 +103,10 @@ def free_port() -> int:
 class HubProcess:
     """A real `jiaohao serve` on loopback, as an office would run it."""
 
-    def __init__(self, db: Path, config: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, db: Path, config: Path | None = None, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.db, self.config = db, config
+        self.env = env or {}  # more environment for the hub alone (e.g. libfaketime's, tests/test_hub_time.py)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[str] | None = None
@@ -117,7 +119,7 @@ class HubProcess:
             cmd += ["--config", str(self.config)]
         with open(self.log_path, "a", encoding="utf-8") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,6 +1,6 @@
-"""The web board's reducer (server/static/board-state.js), tested under node's built-in runner.
+"""The web board's reducer (server/static/board-state.js) and clock (hub-time.js), under node's built-in runner.
 
-The tests themselves are JavaScript (tests/js/board_state.test.js); this file runs them so that pytest,
+The tests themselves are JavaScript (tests/js/*.test.js); this file runs them so that pytest,
 and so CI, runs them too. scripts/test installs Debian's nodejs, so in CI a missing node is a broken
 set-up, not a reason to skip.
 """
@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 JS_TESTS = ROOT / "tests" / "js" / "board_state.test.js"
+HUB_TIME_TESTS = ROOT / "tests" / "js" / "hub_time.test.js"
 
 
 def node() -> str:
@@ -35,3 +36,11 @@ def test_board_state_reducer_passes_its_node_tests() -> None:
     counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", r.stdout, re.MULTILINE))
     assert int(counts.get("tests", 0)) >= 10, r.stdout[-2000:]  # the file ran, all of it
     assert counts.get("pass") == counts["tests"] and counts.get("fail") == "0", r.stdout[-2000:]
+
+
+def test_the_board_clock_passes_its_node_tests() -> None:
+    r = subprocess.run([node(), "--test", "--test-reporter=tap", str(HUB_TIME_TESTS)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", r.stdout, re.MULTILINE))
+    assert int(counts.get("tests", 0)) >= 4 and counts.get("pass") == counts["tests"], r.stdout[-2000:]

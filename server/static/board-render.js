@@ -1,7 +1,7 @@
 /* The board's picture: draws a JiaohaoBoardState state into board.html's boxes. DOM only: it reads
  * the state and never changes it. Every text shrinks to fit its one-line box, then CSS cuts it with ….
  *
- *   var view = JiaohaoBoardRender({hubNow: function () { return ms; }});
+ *   var view = JiaohaoBoardRender({hubNow: function () { return ms; }});  // the hub's time; null: not known
  *   view.render(S);    // after every event
  *   view.tick();       // every second: the clock, the offline banner, the marquee
  *   view.resized();    // after the window changed size
@@ -284,11 +284,18 @@
 
     function tick() {
       if (!S) return;
-      var p = parts(S.timezone, hubNow()), y = p.year - 1911;
-      var roc = (y > 0 ? "民國" + y + "年" : "民國前" + (1 - y) + "年") + p.month + "月" + p.day + "日";
-      setText("date", roc + "（星期" + (WEEKDAYS_ZH.charAt(p.wd) || "") + "）");
-      setText("date-en", (WEEKDAYS_EN[p.wd] || "") + " " + p.day + " " + MONTHS_EN[p.month - 1] + " " + p.year);
-      setText("time", pad(p.hour) + ":" + pad(p.minute));
+      var ms = hubNow();
+      if (ms === null || ms === undefined) {  // the hub has not said its time, or does not know it (clock_behind)
+        setText("date", "—");
+        setText("date-en", "—");
+        setText("time", "--:--");
+      } else {
+        var p = parts(S.timezone, ms), y = p.year - 1911;
+        var roc = (y > 0 ? "民國" + y + "年" : "民國前" + (1 - y) + "年") + p.month + "月" + p.day + "日";
+        setText("date", roc + "（星期" + (WEEKDAYS_ZH.charAt(p.wd) || "") + "）");
+        setText("date-en", (WEEKDAYS_EN[p.wd] || "") + " " + p.day + " " + MONTHS_EN[p.month - 1] + " " + p.year);
+        setText("time", pad(p.hour) + ":" + pad(p.minute));
+      }
       var offline = !(S.connected && S.seq !== null) && Date.now() - S.offlineSince >= OFFLINE_BANNER_MS;
       $("banner").hidden = !offline;
       document.body.classList.toggle("offline", offline);

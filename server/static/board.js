@@ -2,6 +2,7 @@
  * the parts together; each has its own file, loaded before this one by board.html:
  *
  *   socketio-lite.js  the link to the hub (Socket.IO over a plain WebSocket)
+ *   hub-time.js       the hub's time, carried on by the monotonic clock (the page's own is never shown)
  *   board-state.js    the reducer over the hub's events, by seq (no IO; tested under node)
  *   board-render.js   the picture (DOM only)
  *   board-speech.js   the spoken-call queue (Web Audio)
@@ -17,12 +18,15 @@
   var TOKEN = CONFIG.token;
   var RETRY_MS = 2000;
 
-  var skewMs = 0;  // the hub's clock minus ours (from the Date header): a TV's clock may be off
-  function hubNow() { return Date.now() + skewMs; }
+  // The hub's time (hub-time.js): a TV's own clock may be off, so the board shows the hub's, carried on by
+  // the monotonic clock. Date.now() only starts the time line until the hub has said; it is never shown.
+  function mono() { return window.performance.now(); }
+  var hubTime = window.JiaohaoHubTime(Date.now(), mono());
+  function hubNow() { return hubTime.timeline(mono()); }  // a call's age, the media's schedule
   function clock() { return { now: Date.now(), hubNow: hubNow() }; }
 
   var S = window.JiaohaoBoardState.initial(Date.now());
-  var view = window.JiaohaoBoardRender({ hubNow: hubNow });
+  var view = window.JiaohaoBoardRender({ hubNow: function () { return hubTime.now(mono()); } });
   var speech = window.JiaohaoBoardSpeech({
     sound: CONFIG.sound, volume: CONFIG.volume, languages: CONFIG.languages, zhPhrase: CONFIG.zhPhrase,
     button: document.getElementById("sound")
@@ -30,6 +34,7 @@
   var resyncs = [];
 
   function dispatch(ev, d) {
+    if (ev === "state" || ev === "hub") hubTime.take(d, mono());
     var r = window.JiaohaoBoardState.reduce(S, ev, d, clock());
     S = r.state;
     var resynced = false;
@@ -55,8 +60,7 @@
     fetching = true;
     fetch("/api/v1/state", { headers: { Authorization: "Bearer " + TOKEN }, cache: "no-store" })
       .then(function (r) {
-        var date = Date.parse(r.headers.get("Date") || "");
-        if (!isNaN(date)) skewMs = date + 500 - Date.now();  // the header has whole seconds
+        hubTime.header(Date.parse(r.headers.get("Date") || ""), mono());  // a hub without server_time
         if (r.status === 401 || r.status === 403) throw new Error("token refused 權杖無效");
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
