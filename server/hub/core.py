@@ -116,6 +116,7 @@ class HubCore:
             if not self.clock.behind:
                 self._tick_office(now)  # a schedule's edge passed while the hub was down
             self._status = self._current_status()
+            self._status_sent = now  # clients get the time with `state` on connect; the tick's first in a minute
         if group_commit:
             self._group = GroupCommit(store, self._emit, offload, self.seq, on_failure=self._reload)
 
