@@ -269,3 +269,39 @@ def test_the_web_board_shows_the_hubs_time_on_a_tv_whose_clock_is_wrong(faked_hu
         page.evaluate("window.tvOffset = 5 * 3600e3")
         page.wait_for_timeout(2500)  # the clock redraws every second
         assert page.text_content("#time") in HUB_CLOCKS and page.text_content("#date") == HUB_DATE
+
+
+def test_a_hub_restarted_on_a_clock_behind_its_database_shows_on_kiosk_and_boards_at_once(
+        faked_hub: HubProcess, tmp_path: Path) -> None:
+    r = requests.post(f"{faked_hub.url}/api/v1/tickets", json={"service": "general"}, headers=KIOSK, timeout=10)
+    assert r.status_code == 201  # an event dated 2031 in its database
+    faked_hub.stop()
+    hub = HubProcess(faked_hub.db, port=faked_hub.port).start()  # this machine's clock: years earlier
+    try:
+        state = requests.get(f"{hub.url}/api/v1/state", headers=DISPLAY, timeout=10).json()
+        assert state["hub"]["status"] == "clock_behind" and state["server_time"] is None
+        # The kiosk: from its poll alone, before anyone presses.
+        c = Controller(CONFIG, HubClient(hub.url, "demo-kiosk-1-token"), SimulatedPrinter(), server_url=hub.url)
+        c.refresh()
+        c.refresh()
+        lamps, fault = c.lamps()
+        m = build_model(c)
+        assert fault == Lamp.ON and set(lamps.values()) == {Lamp.OFF} and m.banner.level == "error"
+        assert "主機時間" in m.banner.zh and m.time is None and c.status()["hub_status"] == "clock_behind"
+        # The web board: no time, and the hub's reason in its banner.
+        from browser import browser
+
+        with browser() as b:
+            page = b.new_page(viewport={"width": 1280, "height": 720}, locale="zh-TW")
+            page.goto(f"{hub.url}/board?token=demo-display-lobby-token")
+            page.wait_for_selector("body:not(.connecting)", timeout=15000)
+            page.wait_for_selector("#hold:not([hidden])", timeout=15000)
+            assert page.text_content("#time") == "--:--" and "時間" in (page.text_content("#hold-zh") or "")
+        # The pygame board: no time either.
+        out = subprocess.run([sys.executable, "-m", "server.cli", "display", "--server", hub.url, "--token",
+                              "demo-display-lobby-token", "--headless", "--snapshot", str(tmp_path / "b.png"),
+                              "--timeout", "60"], cwd=ROOT, capture_output=True, text=True, timeout=90)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "showing — --:--" in out.stdout, out.stdout
+    finally:
+        hub.stop()
