@@ -96,7 +96,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     from .announcer import Announcer
     from .client import HubLink
     from .render import Painter, render
-    from .state import Announce, Resync, initial, reduce
+    from .state import Announce, Resync, initial, on_new_time_line, reduce
 
     painter = Painter(fonts.load())  # FontMissing: one line and exit 1, from `jiaohao`'s main
     try:
@@ -158,7 +158,11 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
                     if isinstance(data, dict) and isinstance(data.get("seq"), int):
                         last_call_seq = max(last_call_seq, data["seq"])
                 if name in ("state", "hub"):
-                    hub_time.take(data)
+                    # The time line moves with the hub's reading (from this Pi's clock to the hub's, the first
+                    # time): what was stamped on it moves as much, so an outage or a flash keeps its length.
+                    moved = hub_time.take(data)
+                    if moved:
+                        board = on_new_time_line(board, moved)
                 board, effects = reduce(board, name, data, now=hub_time.timeline())
                 for eff in effects:
                     if isinstance(eff, Announce):

@@ -117,6 +117,13 @@ def initial(now: float) -> BoardState:
     return BoardState(offline_since=now)
 
 
+def on_new_time_line(state: BoardState, moved: float) -> BoardState:
+    """The times stamped on the board's time line, moved by `moved` seconds with it (server/wire/hubtime.py)."""
+    return replace(state,
+                   offline_since=None if state.offline_since is None else state.offline_since + moved,
+                   hero_at=None if state.hero_at is None else state.hero_at + moved)
+
+
 # -- the wire shapes (server/wire/shapes.py) as the board holds them ------------------------------
 # Defensive: a malformed event must never take the board down. WireError (a ValueError) and the
 # errors below make the reducer read the whole picture again.

@@ -29,7 +29,7 @@ from conftest import DISPLAY, KIOSK, ROOT, FakeClock, HubProcess  # noqa: E402
 from test_kiosk_controller import CONFIG, Clock, FakeHub  # noqa: E402
 
 from display.render import Painter, render  # noqa: E402
-from display.state import BoardState, initial, reduce  # noqa: E402
+from display.state import BoardState, initial, on_new_time_line, reduce  # noqa: E402
 from kiosk.controller import Controller, Lamp  # noqa: E402
 from kiosk.hub_client import HubClient  # noqa: E402
 from kiosk.printer import SimulatedPrinter  # noqa: E402
@@ -121,6 +121,21 @@ def test_hub_time_is_the_hubs_reading_plus_monotonic_time_since() -> None:
     assert h.now() is None and h.timeline() == start + 125.5  # timers go on; nothing is shown
     assert parse_server_time("2031-03-05T14:27:00") is None  # no offset: no instant
     assert parse_server_time("tomorrow") is None and parse_server_time(12) is None
+
+
+def test_an_outage_keeps_its_length_when_the_board_moves_to_the_hubs_time_line() -> None:
+    mono = Clock()
+    h = HubTime(mono, wall=lambda: 1e9)  # the board's own clock: 2001
+    board = initial(h.timeline())
+    mono.t += 4
+    state = {"seq": 0, "counters": [], "recent_calls": [], "services": [],
+             "server_time": "2031-03-05T14:27:00.000+08:00"}
+    moved = h.take(state)
+    assert moved == datetime(2031, 3, 5, 6, 27, tzinfo=UTC).timestamp() - (1e9 + 4)
+    board = on_new_time_line(board, moved)
+    board, _ = reduce(board, "state", state, now=h.timeline())  # GET /state answered; the socket is not in yet
+    assert board.offline_for(h.timeline()) == 4  # not thirty years: the banner waits its 10 s
+    assert h.take({"seq": 1}) == 0.0
 
 
 def test_the_board_shows_the_hubs_time_whatever_its_own_clock_says(monkeypatch: pytest.MonkeyPatch) -> None:

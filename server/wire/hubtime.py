@@ -46,23 +46,29 @@ class HubTime:
         self._base = (wall(), monotonic())  # (epoch seconds, our monotonic then): the last reading
         self._known = False
 
-    def sync(self, server_time: Any) -> bool:
-        """Take the hub's reading; null (the hub's clock is behind) forgets the time. True if known now."""
+    def sync(self, server_time: Any) -> float:
+        """Take the hub's reading; null (the hub's clock is behind) forgets the time (timers go on).
+
+        Returns how far `timeline()` moved (seconds; the first reading moves it from the local clock to
+        the hub's), so that a caller can move the times it stamped on the old line by as much.
+        """
         epoch = parse_server_time(server_time)
         with self._lock:
             if epoch is None:
                 self._known = False
-            else:
-                self._base, self._known = (epoch, self._mono()), True
-            return self._known
+                return 0.0
+            before = self._since_base()
+            self._base, self._known = (epoch, self._mono()), True
+            return epoch - before
 
-    def take(self, data: Any) -> None:
+    def take(self, data: Any) -> float:
         """Sync from a message that may carry `server_time` (a state, a `hub` event, GET /services).
 
-        A message without the key (a hub from before it, or another event) changes nothing.
+        A message without the key (a hub from before it, or another event) changes nothing (returns 0).
         """
         if isinstance(data, dict) and "server_time" in data:
-            self.sync(data["server_time"])
+            return self.sync(data["server_time"])
+        return 0.0
 
     @property
     def known(self) -> bool:
