@@ -193,5 +193,6 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
     stop.wait()
     notify.stopping()
     server.stop(timeout=2)
+    hub.store_seen(everything=True)  # the last minute of devices' last_seen too, on a clean stop
     store.close()
     return 0

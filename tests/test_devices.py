@@ -36,3 +36,41 @@ def test_bad_device_reports(client):
                  400, "invalid_field")
     assert_error(client.post(f"{API}/devices/self/status", json={"state": "ok", "code": "x"}), 401, "missing_token")
     assert_error(client.get(f"{API}/devices", headers=KIOSK), 403, "role_not_allowed")
+
+
+def test_last_seen_survives_a_restart_and_is_written_at_most_once_a_minute(app, client, clock, office, tmp_path):
+    from server.app import create_app
+
+    hub = app.extensions["jiaohao"]
+
+    def listed(c):
+        return {d["id"]: d["last_seen"] for d in c.get(f"{API}/devices", headers=ADMIN).get_json()["devices"]}
+
+    assert client.get(f"{API}/state", headers=KIOSK).status_code == 200
+    first = listed(client)["kiosk-1"]
+    assert first is not None
+    assert "kiosk-1" not in hub.store.device_seen()  # the request itself wrote nothing
+    hub.tick()
+    assert hub.store.device_seen()["kiosk-1"] == first
+    clock.advance(seconds=30)
+    client.get(f"{API}/state", headers=KIOSK)
+    second = listed(client)["kiosk-1"]
+    assert second != first
+    hub.tick()
+    assert hub.store.device_seen()["kiosk-1"] == first  # written less than a minute ago: not yet
+    clock.advance(seconds=31)
+    hub.tick()
+    assert hub.store.device_seen()["kiosk-1"] == second
+    clock.advance(seconds=5)
+    client.get(f"{API}/state", headers=KIOSK)
+    third = listed(client)["kiosk-1"]
+    hub.store_seen(everything=True)  # a clean stop (server/serve.py) writes what the tick has not yet
+    assert hub.store.device_seen()["kiosk-1"] == third
+
+    hub.store.close()  # the restart: the same database, the same office file
+    again = create_app(office, tmp_path / "hub.db", clock=clock)
+    try:
+        after = listed(again.test_client())
+        assert after["kiosk-1"] == third and after["kiosk-2"] is None
+    finally:
+        again.extensions["jiaohao"].store.close()

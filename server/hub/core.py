@@ -62,6 +62,7 @@ class HubCore:
     _active_json: Callable[[datetime], list[dict[str, Any]]]
     _load_devices: Callable[[], None]
     _devices_json: Callable[[], list[dict[str, Any]]]
+    store_seen: Callable[..., None]
     on_revoke: list[Callable[[str], None]]
 
     def __init__(
@@ -178,6 +179,7 @@ class HubCore:
         except StorageUnavailable:
             pass  # refused and logged by the group commit; the next tick tries again
         self._announce_status(periodic=True)
+        self.store_seen()  # when devices were last seen: at most once a minute each (hub/devices.py)
         for hook in list(self.on_tick):
             try:
                 hook()

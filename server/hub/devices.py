@@ -6,23 +6,26 @@ import hashlib
 import logging
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 from .. import protocol
 from ..engine.errors import Invalid, NotFound, WrongState
 from ..engine.model import Event
 from ..engine.office import COUNTER_ROLES, ROLES, Device
+from ..store import StorageUnavailable
 from .core import HubCore
 
 log = logging.getLogger("jiaohao.hub")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+SEEN_WRITE_S = 60.0  # at most this often a device's last_seen is written (docs/api.md, GET /devices)
 
 
 class Devices(HubCore):
     """This area of the façade (see the module's docstring); its state is loaded with the hub's."""
 
     def _load_devices(self) -> None:
-        """The devices issued and revoked here, as the disk has them; when each was last seen starts empty."""
+        """The devices issued and revoked here, and when each was last seen, as the disk has them."""
         self._issued: dict[str, Device] = {}  # sha256 of the token -> device
         self._revoked: dict[str, str] = {}  # device id -> when
         self._issued_at: dict[str, str] = {}
@@ -32,7 +35,12 @@ class Devices(HubCore):
             elif r["token_sha256"]:
                 self._issued[r["token_sha256"]] = Device(r["id"], r["role"], "", r["counter"])
                 self._issued_at[r["id"]] = r["created_at"]
-        self._seen: dict[str, str] = {}
+        # When each device last used its token: in memory on every request, on disk from the tick at most
+        # once a minute per device (SEEN_WRITE_S), so a restart keeps it and no request waits for a write.
+        # A reload after a failed commit keeps what memory saw since the last write.
+        self._seen: dict[str, str] = {**self.store.device_seen(), **getattr(self, "_seen", {})}
+        self._seen_dirty: set[str] = getattr(self, "_seen_dirty", set())
+        self._seen_written: dict[str, datetime] = getattr(self, "_seen_written", {})
 
     def devices(self) -> list[dict[str, Any]]:
         """Every device: where it comes from, when it was last seen, its last health report."""
@@ -67,7 +75,28 @@ class Devices(HubCore):
             dev = self._issued.get(_token_hash(token))
         if dev is not None:
             self._seen[dev.id] = protocol.iso(self.clock(), self.office) or ""
+            self._seen_dirty.add(dev.id)  # written by the next tick (store_seen), not on this request
         return dev
+
+    def store_seen(self, everything: bool = False) -> None:
+        """Write when devices were last seen: each one seen since its last write, if that was SEEN_WRITE_S
+        ago or more (or never since the hub started), in one transaction; `everything` at a clean stop.
+        From the tick: a board asking every few seconds costs one small write a minute, not one a request."""
+        with self.lock:
+            now = self.clock()
+            due = {d: self._seen[d] for d in list(self._seen_dirty)  # a copy: requests add to it meanwhile
+                   if everything or d not in self._seen_written
+                   or not 0 <= (now - self._seen_written[d]).total_seconds() < SEEN_WRITE_S}  # a clock set back too
+            if not due:
+                return
+            try:
+                self.store.put_device_seen(due)
+            except StorageUnavailable as e:  # kept in memory and tried again at the next tick
+                log.error("could not store when devices were last seen: %s", e)
+                return
+            # Without the lock, device_for_token may have seen one again meanwhile: that one stays due.
+            self._seen_dirty -= {d for d, at in due.items() if self._seen.get(d) == at}
+            self._seen_written.update(dict.fromkeys(due, now))
 
 
     def issue_device(self, did: str, role: str, counter: str | None, actor: str) -> tuple[dict[str, Any], str]:

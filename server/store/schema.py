@@ -113,3 +113,10 @@ def _sessions(db: Database) -> None:
         CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, counter TEXT,
                                created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""")
     db.execute("CREATE INDEX sessions_by_user ON sessions (user)")
+
+
+@migrations(name="0008_device_seen")
+def _device_seen(db: Database) -> None:
+    # When each device last used its token, so that GET /devices still knows after a restart. Written
+    # by the hub's tick at most once a minute per device (server/hub/devices.py), never per request.
+    db.execute("CREATE TABLE device_seen (id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)")

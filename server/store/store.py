@@ -320,6 +320,19 @@ class Store:
     def issued_devices(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM devices ORDER BY created_at, id"))
 
+    def device_seen(self) -> dict[str, str]:
+        """device id -> when it last used its token (ISO), as last written."""
+        return {r["id"]: r["last_seen"] for r in self.db.query("SELECT id, last_seen FROM device_seen")}
+
+    def put_device_seen(self, seen: dict[str, str]) -> None:
+        """When these devices were last seen, in one transaction; no log row (it is not a change of anything)."""
+        if not seen:
+            return
+        with self.immediate(self.db):
+            self.db.conn.executemany(
+                "INSERT INTO device_seen (id, last_seen) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen", list(seen.items()))
+
     def put_device(self, row: dict[str, Any], event: Event) -> None:
         """Issue a device (or record a revocation), with its log row, in one transaction."""
         with self.immediate(self.db):
