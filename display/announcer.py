@@ -19,6 +19,8 @@ from server.wire.speech import LANGUAGES, ZH_PHRASES, clip_names, sequence
 from .state import Call
 
 log = logging.getLogger("jiaohao.display.announcer")
+# The mixer's one format: clips of any rate are converted to it on loading; videos' sound is resampled to it.
+MIXER = {"frequency": 22050, "size": -16, "channels": 1, "buffer": 1024}
 
 
 @dataclass
@@ -49,7 +51,11 @@ class Announcer:
         volume: float = 0.8,
         zh_phrase: str = "qing",
         on_played: Callable[[Played], None] | None = None,
+        on_busy: Callable[[bool], None] | None = None,
     ) -> None:
+        """`on_busy(True)` when a call is handed over while none was waiting, `on_busy(False)` once every
+        call handed over has been spoken: a video's sound is silent in between (display/video.py). Called
+        from the thread that announces and from the announcer's; it must not block."""
         for lang in languages:
             if lang not in LANGUAGES:
                 raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
@@ -60,6 +66,7 @@ class Announcer:
         self.volume = max(0.0, min(1.0, volume))
         self.zh_phrase = zh_phrase
         self.on_played = on_played
+        self.on_busy = on_busy
         self._queue: queue.Queue[Call | None] = queue.Queue()
         self._raw: dict[str, bytes | None] = {}
         self._warned: set[str] = set()
@@ -93,7 +100,7 @@ class Announcer:
         self._mixer_tried = time.monotonic()
         try:
             if not pygame.mixer.get_init():
-                pygame.mixer.init(frequency=22050, size=-16, channels=1, buffer=1024)
+                pygame.mixer.init(**MIXER)
             init = pygame.mixer.get_init()
             assert init is not None
             self._format = init
@@ -110,7 +117,14 @@ class Announcer:
         with self._lock:
             self._pending += 1
             self._idle.clear()
+            if self._pending == 1 and self.on_busy:
+                self.on_busy(True)  # before the call is queued: the video is silent before the chime starts
         self._queue.put(call)
+
+    @property
+    def busy(self) -> bool:
+        """A call is waiting to be spoken or being spoken."""
+        return not self._idle.is_set()
 
     def wait_idle(self, timeout: float) -> bool:
         """True once every call handed over so far has been spoken (or skipped for lack of sound)."""
@@ -138,6 +152,11 @@ class Announcer:
                 with self._lock:
                     self._pending -= 1
                     if self._pending == 0:
+                        if self.on_busy:
+                            try:
+                                self.on_busy(False)  # the video is heard again
+                            except Exception:
+                                log.exception("on_busy failed")
                         self._idle.set()
 
     def _clip(self, name: str) -> bytes | None:

@@ -40,7 +40,9 @@ class Options:
     zh_phrase: str = "qing"
     clip_dir: Path | None = None
     fps: int = 30
-    media: bool = True  # the office's images in rotation (display/media.py)
+    media: bool = True  # the office's images and videos in rotation (display/media.py)
+    video_sound: bool = False  # videos heard (display/video.py), silent while a call is spoken
+    video_volume: float = 0.5
     stop_flag: list[bool] = field(default_factory=list)  # set by a signal handler: [True] ends the loop
 
 
@@ -116,16 +118,23 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         return 1
 
     events: queue.Queue[tuple[str, object]] = queue.Queue()
+    video_sound = None
+    if opts.media and opts.video_sound:
+        from .video import VideoSound
+
+        video_sound = VideoSound(opts.video_volume)
     announcer = None
     if opts.sound:
+        # While a call waits to be spoken or is spoken, a video's sound is silent (the film goes on).
         announcer = Announcer(opts.clip_dir or default_clip_dir(), opts.languages, opts.volume,
-                              opts.zh_phrase).start()
+                              opts.zh_phrase, on_busy=video_sound.hush if video_sound else None).start()
     link = HubLink(opts.server, opts.token, events).start()
     library = None
     if opts.media:
         from .media import MediaLibrary
 
-        library = MediaLibrary(opts.server, opts.token).start()  # its own thread: a call never waits for it
+        # Its own threads (the list and files; one per video playing): a call never waits for them.
+        library = MediaLibrary(opts.server, opts.token, sound=video_sound).start()
     # The time shown is the hub's (its `server_time`) plus monotonic time since, never this Pi's own clock;
     # flashes and outages are timed on the same line (server/wire/hubtime.py).
     hub_time = HubTime()

@@ -57,9 +57,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="Mandarin sentence: qing 「請A023號到3號櫃台」 (default) or laibin 「A023號來賓，請到3號櫃台」")
     d.add_argument("--clips", metavar="DIR", type=Path,
                    help="voice clip directory (default $JIAOHAO_CLIPS or ~/.local/share/jiaohao/clips)")
-    d.add_argument("--no-sound", action="store_true", help="show calls without speaking them")
+    d.add_argument("--no-sound", action="store_true", help="show calls without speaking them (videos silent too)")
+    d.add_argument("--video-volume", metavar="0-100", type=int, default=50,
+                   help="the sound of the office's videos (default 50; 0: silent); silent while a call is spoken")
     d.add_argument("--no-media", action="store_true",
-                   help="do not show the office's images (GET /api/v1/media) beside the calls")
+                   help="do not show the office's images and videos (GET /api/v1/media) beside the calls")
     d.add_argument("--fps", type=int, default=30, help=argparse.SUPPRESS)
     d.set_defaults(func=_run)
     return d
@@ -89,6 +91,8 @@ def _options(args: argparse.Namespace) -> Any:
         raise UsageError(f"--snapshot {args.snapshot}: the directory {args.snapshot.parent} does not exist")
     if not 0 <= args.volume <= 100:
         raise UsageError("--volume must be between 0 and 100")
+    if not 0 <= args.video_volume <= 100:
+        raise UsageError("--video-volume must be between 0 and 100")
     langs = tuple(x.strip() for x in args.languages.split(",") if x.strip())
     if langs == ("none",):
         langs = ()
@@ -102,7 +106,8 @@ def _options(args: argparse.Namespace) -> Any:
         timeout=args.timeout, size=args.size, fullscreen=args.fullscreen, rotate=args.rotate,
         sound=not args.no_sound and not args.headless and bool(langs), volume=args.volume / 100,
         languages=langs, zh_phrase=args.zh_phrase, clip_dir=args.clips, fps=max(1, args.fps),
-        media=not args.no_media,
+        media=not args.no_media, video_volume=args.video_volume / 100,
+        video_sound=not args.no_sound and not args.headless and args.video_volume > 0,
     )
 
 

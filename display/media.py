@@ -1,38 +1,47 @@
-"""Media on the TV (issue 9, seeds/004 多媒體輪播): the office's images, in rotation, in a region of the board.
+"""Media on the TV (issue 9, seeds/004 多媒體輪播): the office's images and videos, in rotation, in a region
+of the board.
 
-What plays on a Pi, and why: images only, decoded by Pillow in a thread of their own and shown by the
-board's one drawing thread as ready-scaled pygame Surfaces (a blit per frame: well under a millisecond).
-pygame-ce decodes no video. A player beside it (mpv --wid) needs a window system to embed into, and a
-Pi board runs on KMS/DRM without one: mpv would take the whole screen from SDL, and the call panel with
-it. Decoding video ourselves (PyAV, or an ffmpeg process piping frames) would put a decoder's CPU on the
-same two or four cores that must draw a call within a frame, and neither ffmpeg nor PyAV is on the boards
-today. So a `video` item is skipped, with one log line per item, until that is measured on a real Pi;
-the board never plays sound of its own but the calls, so there is no video sound to mute.
+What plays on a Pi, and why: images, decoded by Pillow in a thread of their own and shown by the board's
+one drawing thread as ready-scaled pygame Surfaces (a blit per frame: well under a millisecond); and
+videos, decoded with PyAV in a thread per video into pictures already scaled to the region, their sound on
+a mixer channel of their own that is silent while a call is spoken (display/video.py says why PyAV, not
+mpv beside pygame, and how a call never waits for a video).
 
 Safety: the list and the files come from the hub with the board's token. Each file is read with a size
-limit (MAX_BYTES, streamed, cut off beyond it), must open as a PNG, JPEG, GIF or WebP with Pillow (its
-first frame is taken), and must not exceed MAX_PIXELS (a decompression bomb is refused before decoding).
-Nothing downloaded is written to disk or executed.
+limit (MAX_BYTES for an image, MAX_VIDEO_BYTES for a video, streamed, cut off beyond it). An image must
+open as a PNG, JPEG, GIF or WebP with Pillow (its first frame is taken) and not exceed MAX_PIXELS (a
+decompression bomb is refused before decoding); it is kept in memory only. A video is written to a
+private temporary directory (0700, removed when the board stops), never executed, and must open as an MP4
+or WebM whose first picture decodes (display/video.py: probe) before it joins the rotation.
 
 Threads: `MediaLibrary` fetches GET /api/v1/media every REFRESH_S and prepares each image scaled to the
 size the board last asked for; the drawing thread only calls `MediaLibrary.surface(now, size)`, which never
-blocks: while an image is not ready for that size it shows the next one that is, or nothing.
+blocks: while an image is not ready for that size it shows the next one that is, or nothing; a video's
+slot starts its player and shows the newest picture it has decoded (none yet: the region stays dark).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
+import math
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 from PIL import Image
 
+from . import video as videomod
+
 log = logging.getLogger("jiaohao.display.media")
 
 MAX_BYTES = 10 * 2**20  # an image for a TV needs no more; a larger file is refused, not truncated
+MAX_VIDEO_BYTES = 64 * 2**20  # the hub's own limit for a video (server/media.py)
 MAX_PIXELS = 40_000_000  # about 8000x5000: beyond that Pillow would spend seconds and memory decoding
 FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 DEFAULT_DURATION_S = 8.0
@@ -48,6 +57,8 @@ class MediaItem:
     kind: str  # "image" | "video"
     url: str
     duration_s: float = DEFAULT_DURATION_S
+    # False when the hub gave no duration_s: an image shows DEFAULT_DURATION_S, a video its own length.
+    duration_given: bool = True
 
 
 class MediaRefused(ValueError):
@@ -68,9 +79,14 @@ def parse_media(data: Any) -> list[MediaItem]:
         if kind not in KINDS:
             continue
         d = m.get("duration_s")
-        dur = float(d) if isinstance(d, int | float) and not isinstance(d, bool) else DEFAULT_DURATION_S
-        out.append(MediaItem(str(mid), kind, url, min(MAX_DURATION_S, max(MIN_DURATION_S, dur))))
+        given = isinstance(d, int | float) and not isinstance(d, bool)
+        out.append(MediaItem(str(mid), kind, url, clamp_duration(float(d) if given else DEFAULT_DURATION_S),
+                             given))
     return out
+
+
+def clamp_duration(seconds: float) -> float:
+    return min(MAX_DURATION_S, max(MIN_DURATION_S, seconds))
 
 
 def decode_image(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -97,38 +113,54 @@ def decode_image(data: bytes, size: tuple[int, int]) -> Image.Image:
 def slot(items: list[MediaItem], now: float) -> int:
     """Which of `items` is due at `now` (epoch seconds): each shows for its duration_s, in turn, round and
     round. The clock, not a counter, decides, so two boards side by side show the same picture."""
+    return slot_span(items, now)[0]
+
+
+def slot_span(items: list[MediaItem], now: float) -> tuple[int, float, float]:
+    """The item due at `now`, and when its slot started and ends (epoch seconds): a video plays from its
+    start at the slot's start."""
     total = sum(i.duration_s for i in items)
     t = now % total
+    start = now - t
     for n, i in enumerate(items):
         if t < i.duration_s:
-            return n
+            return n, start, start + i.duration_s
         t -= i.duration_s
-    return len(items) - 1
+        start += i.duration_s
+    return len(items) - 1, start - items[-1].duration_s, start
 
 
-def _fetch(session: requests.Session, url: str, token: str, timeout: float) -> bytes:
+def _fetch(session: requests.Session, url: str, token: str, timeout: float, limit: int = MAX_BYTES) -> bytes:
     with session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, stream=True) as r:
         if not r.ok:
             raise MediaRefused(f"HTTP {r.status_code}")
         declared = r.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > MAX_BYTES:
-            raise MediaRefused(f"{declared} bytes, more than {MAX_BYTES}")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise MediaRefused(f"{declared} bytes, more than {limit}")
         buf = bytearray()
         for chunk in r.iter_content(64 * 1024):
             buf += chunk
-            if len(buf) > MAX_BYTES:
-                raise MediaRefused(f"more than {MAX_BYTES} bytes")
+            if len(buf) > limit:
+                raise MediaRefused(f"more than {limit} bytes")
         return bytes(buf)
 
 
 class MediaLibrary:
     """The hub's media list and the images ready to show. One fetcher thread; `surface` for the drawer."""
 
-    def __init__(self, server: str, token: str, *, refresh_s: float = REFRESH_S, timeout: float = 10.0) -> None:
+    def __init__(self, server: str, token: str, *, refresh_s: float = REFRESH_S, timeout: float = 10.0,
+                 sound: videomod.VideoSound | None = None) -> None:
+        """`sound`: where videos are heard (None: they play silently, as with --no-sound)."""
         self.server = server.rstrip("/")
         self.token = token
         self.refresh_s = refresh_s
         self.timeout = timeout
+        self.sound = sound
+        self._clips: dict[str, videomod.Clip] = {}  # id -> a video file that probed well
+        self._refused: set[str] = set()  # id:url of videos that will not play: not downloaded again
+        self._dir: Path | None = None  # the private directory the videos are written to
+        self._player: videomod.VideoPlayer | None = None
+        self._player_key: tuple[str, float, tuple[int, int]] | None = None
         self._lock = threading.Lock()
         self._items: list[MediaItem] = []  # showable (images that decoded), in the hub's order
         self._images: dict[str, Image.Image] = {}  # id -> fitted to self._size
@@ -152,10 +184,16 @@ class MediaLibrary:
                 self._images.clear()
                 self._surfaces.clear()
                 self._wake.set()  # the fetcher scales every image again for this size
-            ready = [i for i in self._items if i.id in self._images or i.id in self._surfaces]
+            ready = [i for i in self._items
+                     if i.id in self._images or i.id in self._surfaces or i.id in self._clips]
             if not ready:
+                self._stop_player()
                 return None
-            item = ready[slot(ready, now)]
+            n, start, end = slot_span(ready, now)
+            item = ready[n]
+            if item.kind == "video":
+                return self._video_frame(item, start, end, now, size, solo=len(ready) == 1)
+            self._stop_player()
             surf = self._surfaces.get(item.id)
             if surf is None:
                 img = self._images.pop(item.id)
@@ -164,6 +202,38 @@ class MediaLibrary:
                     surf = surf.convert()  # the screen's format: every blit after this is a plain copy
                 self._surfaces[item.id] = surf
             return surf
+
+    def _video_frame(self, item: MediaItem, start: float, end: float, now: float, size: tuple[int, int],
+                     solo: bool) -> Any:
+        """Under the lock: the picture of the video due now; its player starts with its slot (`now` is the
+        wall clock here: the player paces itself by it). A video alone in the rotation is one player that
+        plays it round and round, without a gap at each slot's edge."""
+        key = (item.id, 0.0 if solo else start, size)
+        if self._player is None or self._player_key != key:
+            self._stop_player()
+            self._player = videomod.VideoPlayer(
+                self._clips[item.id], size, start, math.inf if solo else end, self.sound, name=f"video-{item.id}",
+                on_error=lambda why, item=item: self._video_failed(item, why)).start()
+            self._player_key = key
+        return self._player.frame(now)
+
+    def _stop_player(self) -> None:
+        if self._player is not None:
+            self._player.stop()  # never waits: its thread ends by itself
+            self._player = self._player_key = None
+
+    def _video_failed(self, item: MediaItem, why: str) -> None:
+        """From a player's thread: a video that opened but does not play leaves the rotation, said once."""
+        self._skip(item, why)
+        with self._lock:
+            self._refused.add(f"{item.id}:{item.url}")
+            self._clips.pop(item.id, None)
+            self._items = [i for i in self._items if i.id != item.id]
+
+    @property
+    def player(self) -> videomod.VideoPlayer | None:
+        """The video playing now, if any (tests, benchmarks)."""
+        return self._player
 
     def showable(self) -> list[MediaItem]:
         with self._lock:
@@ -179,8 +249,16 @@ class MediaLibrary:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
+        with self._lock:
+            player = self._player
+            self._stop_player()
         if self._thread:
             self._thread.join(timeout)
+        if player is not None:
+            player.join(timeout)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def _run(self) -> None:
         session = requests.Session()
@@ -215,8 +293,12 @@ class MediaLibrary:
             log.warning("media: %d items listed, the first %d are shown", len(listed), MAX_ITEMS)
         keep: list[MediaItem] = []
         for item in listed[:MAX_ITEMS]:
-            if item.kind != "image":
-                self._skip(item, "video is not played on this board (display/media.py says why)")
+            if item.kind == "video":
+                clip = self._video(session, item)
+                if clip is not None and not item.duration_given:  # its own length, within the limits
+                    item = dataclasses.replace(item, duration_s=clamp_duration(clip.seconds or DEFAULT_DURATION_S))
+                if clip is not None:
+                    keep.append(item)
                 continue
             raw = self._raw.get(item.id)
             if raw is None:
@@ -233,11 +315,14 @@ class MediaLibrary:
         for gone in set(self._raw) - ids:
             del self._raw[gone]
         with self._lock:
+            gone_clips = [self._clips.pop(g) for g in set(self._clips) - ids]
             self._items = keep
             size = self._size
             for gone in set(self._surfaces) - ids:
                 del self._surfaces[gone]
-            todo = [i for i in keep if i.id not in self._images and i.id not in self._surfaces]
+            todo = [i for i in keep if i.kind == "image" and i.id not in self._images and i.id not in self._surfaces]
+        for clip in gone_clips:  # a player still on it has the file open: its data stays until it stops
+            clip.path.unlink(missing_ok=True)
         if size is None:
             return
         for item in todo:
@@ -249,6 +334,44 @@ class MediaLibrary:
             with self._lock:
                 if self._size == size:
                     self._images[item.id] = img
+
+    def _video(self, session: requests.Session, item: MediaItem) -> videomod.Clip | None:
+        """The fetcher thread: the video downloaded and probed once, or None (said once, why)."""
+        key = f"{item.id}:{item.url}"
+        with self._lock:
+            clip = self._clips.get(item.id)
+        if clip is not None or key in self._refused:
+            return clip
+        why = videomod.available()
+        if why:
+            self._skip(item, why)
+            return None
+        try:
+            raw = _fetch(session, requests.compat.urljoin(self.server + "/", item.url), self.token, self.timeout,
+                         MAX_VIDEO_BYTES)
+        except requests.RequestException as e:
+            self._skip(item, str(e))  # the network: tried again at the next read
+            return None
+        except MediaRefused as e:
+            self._skip(item, str(e))
+            self._refused.add(key)
+            return None
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="jiaohao-media-"))  # 0700: this board's user only
+        fd, name = tempfile.mkstemp(dir=self._dir, suffix=".video")  # 0600, a name of its own
+        with open(fd, "wb") as f:
+            f.write(raw)
+        path = Path(name)
+        try:
+            clip = videomod.probe(path)
+        except ValueError as e:
+            path.unlink(missing_ok=True)
+            self._skip(item, str(e))
+            self._refused.add(key)  # the same file will not play next time either: not downloaded again
+            return None
+        with self._lock:
+            self._clips[item.id] = clip
+        return clip
 
     def _skip(self, item: MediaItem, reason: str) -> None:
         key = f"{item.id}:{item.url}"

@@ -163,6 +163,7 @@ def test_a_wrong_token_is_one_line_and_exit_1(hub_process: HubProcess, tmp_path:
     ([], "--server URL is required"),
     (["--server", "http://127.0.0.1:9"], "--token T"),
     (["--server", "http://127.0.0.1:9", "--token", "t", "--volume", "101"], "--volume"),
+    (["--server", "http://127.0.0.1:9", "--token", "t", "--video-volume", "-1"], "--video-volume"),
     (["--server", "http://127.0.0.1:9", "--token", "t", "--languages", "zh,fr"], "--languages"),
     (["--server", "http://127.0.0.1:9", "--token", "t", "--size", "big"], "WIDTHxHEIGHT"),
     (["--server", "http://127.0.0.1:9", "--token", "t", "--clips", "/no/such/dir"], "--clips"),

@@ -129,7 +129,8 @@ def test_the_library_shows_only_images_that_decode_and_says_why_the_others_not(
     said = caplog.text
     for mid in ("film", "fake", "huge", "gone"):
         assert f"media {mid} " in said
-    assert "video is not played" in said and "HTTP 404" in said
+    assert "film (video, /files/film.mp4) is not shown: not a video the board can play" in said
+    assert "HTTP 404" in said
     surf = lib.surface(0, (320, 240))
     assert surf is not None and surf.get_size() == (320, 180)  # 16:9 fitted into 4:3, aspect kept
     caplog.clear()

@@ -1,0 +1,267 @@
+"""Video on the pygame board (issue 9): tiny clips made here with PyAV play in the media region, in their
+slot of the rotation, beside a call panel they never touch; a slow or broken decoder never holds up a
+frame; a video's sound is silent while a call is spoken."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from test_display_media import TOKEN, FakeHub, Fixed, png  # noqa: E402
+from test_display_render import busy_board  # noqa: E402
+
+from display import media as m  # noqa: E402
+from display import video as v  # noqa: E402
+from display.announcer import Announcer  # noqa: E402
+from display.layout import layout  # noqa: E402
+from display.render import HERO_BG, Painter, render  # noqa: E402
+from display.state import Call, reduce  # noqa: E402
+from server.wire.speech import CLIPS  # noqa: E402
+from server.wire.text import Text  # noqa: E402
+
+pytest.importorskip("av", reason="PyAV (the display extra) plays the board's videos")
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_video import COLOURS, make_clip  # noqa: E402
+
+SIZE = (1280, 720)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """4 s clips, 96x54 at 10 fps, one colour per half second, with a tone: MP4 (MPEG-4 part 2 + AAC) and
+    WebM (VP8 + Opus), and an MPEG-TS file that is a good video but not a format the board opens."""
+    d = tmp_path_factory.mktemp("clips")
+    out = {}
+    for name, codec in (("clip.mp4", "mpeg4"), ("clip.webm", "vp8")):
+        out[name] = make_clip(d / name, (96, 54), 4.0, 10, codec, sound=True, noise=False).read_bytes()
+    import av
+
+    with av.open(str(d / "clip.ts"), "w", format="mpegts") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 96, 54, "yuv420p"
+        from PIL import Image
+
+        for i in range(10):
+            for p in s.encode(av.VideoFrame.from_image(Image.new("RGB", (96, 54), COLOURS[i % 8]))):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    out["clip.ts"] = (d / "clip.ts").read_bytes()
+    return out
+
+
+@pytest.fixture
+def screen() -> Iterator[pygame.Surface]:
+    pygame.display.init()
+    yield pygame.display.set_mode(SIZE)
+    pygame.display.quit()
+
+
+def video_hub(clips: dict[str, bytes], *entries: tuple[str, str, str]) -> FakeHub:
+    files = {f"/files/{name}": clips[name] for _, _, name in entries if name in clips}
+    files["/files/poster.png"] = png(320, 180, (0, 0, 0))
+    return FakeHub({"media": [{"id": mid, "kind": kind, "url": f"/files/{name}"} for mid, kind, name in entries]},
+                   files)
+
+
+def nearest_colour(rgb: tuple[int, int, int]) -> int:
+    return min(range(len(COLOURS)), key=lambda i: sum((a - b) ** 2 for a, b in zip(COLOURS[i], rgb, strict=True)))
+
+
+def box_pixels(surface: pygame.Surface, box: Any) -> bytes:
+    return pygame.image.tobytes(surface.subsurface(pygame.Rect(*box)), "RGB")
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.webm"])
+def test_a_video_plays_in_its_region_and_the_call_panel_is_untouched(
+        name: str, clips: dict[str, bytes], screen: pygame.Surface) -> None:
+    hub = video_hub(clips, ("film", "video", name))
+    lib = m.MediaLibrary(hub.url, TOKEN)
+    try:
+        lib.refresh()
+        [item] = lib.showable()
+        assert item.kind == "video" and 3.9 < item.duration_s < 4.3  # no duration_s from the hub: its own length
+        painter, state = Painter(), busy_board()
+        L = layout(*SIZE, len(state.counters), len(state.services), media=True)
+        centre = (L.media.x + L.media.w // 2, L.media.y + L.media.h // 2)
+        seen: set[int] = set()
+        deadline = time.monotonic() + 20
+        while len(seen) < 3 and time.monotonic() < deadline:  # a bound, not a timing assertion
+            now = time.time()
+            drawn = {d.name: d for d in render(state, now, screen, painter, media=lib)}
+            if "media" in drawn:
+                assert L.media.contains(drawn["media"].rect)
+                seen.add(nearest_colour(tuple(screen.get_at(centre))[:3]))
+            time.sleep(1 / 30)
+        assert len(seen) >= 3, f"the region showed colours {seen} only"  # pictures change: the film plays
+        player = lib.player
+        assert player is not None and player.shown >= 3 and player.size[0] <= L.media.w
+        # The call panel and the counters are what they are without any media picture in the region.
+        video_px = {n: box_pixels(screen, b) for n, b in (("hero", L.hero), ("counter", L.counters[2].box))}
+        render(state, now, screen, painter, media=Fixed(None))
+        assert video_px == {n: box_pixels(screen, b) for n, b in (("hero", L.hero), ("counter", L.counters[2].box))}
+    finally:
+        lib.stop()
+        hub.close()
+    assert player.join(5) and not player.running  # stopping the library stops the player's thread
+    assert lib._dir is None  # the downloaded file is gone with its directory
+
+
+def test_a_slow_decoder_never_holds_up_a_frame(clips: dict[str, bytes], screen: pygame.Surface,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    real = v.VideoPlayer._picture
+
+    def stuck(self: v.VideoPlayer, *a: Any) -> bool:  # a decoder far too slow for its clip
+        entered.set()
+        release.wait(30)
+        return real(self, *a)
+
+    monkeypatch.setattr(v.VideoPlayer, "_picture", stuck)
+    hub = video_hub(clips, ("film", "video", "clip.mp4"))
+    lib = m.MediaLibrary(hub.url, TOKEN)
+    try:
+        lib.refresh()
+        painter, state = Painter(), busy_board()
+        L = layout(*SIZE, len(state.counters), len(state.services), media=True)
+        render(state, time.time(), screen, painter, media=lib)
+        assert entered.wait(10)  # the player's thread is stuck in its first picture
+        call = {"seq": 33, "at": "2026-11-23T09:00:00+08:00", "recall": False,
+                "counter": {"id": "7", "name": {"zh-TW": "7號櫃台", "en": "Counter 7"}},
+                "ticket": {"id": "t-x", "number": "C777", "service": "general", "lane": "normal"}}
+        state, _ = reduce(state, "call", call, now=time.time())
+        drawn = {d.name: d for d in render(state, time.time(), screen, painter, media=lib)}
+        assert drawn["hero_number"].text == "C777"  # the call is drawn while the decoder is stuck
+        assert "media" not in drawn and screen.get_at((L.media.x + 5, L.media.y + 5))[:3] == HERO_BG
+        assert lib.player is not None and lib.player.running
+    finally:
+        release.set()
+        lib.stop()
+        hub.close()
+
+
+def test_videos_that_do_not_play_are_skipped_and_the_rotation_goes_on(
+        clips: dict[str, bytes], screen: pygame.Surface, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = {**clips, "junk.mp4": b"\0\0\0\x18ftypisom" + os.urandom(3000),
+              "half.webm": clips["clip.webm"][:400]}
+    hub = video_hub(broken, ("poster", "image", "poster.png"), ("junk", "video", "junk.mp4"),
+                    ("ts", "video", "clip.ts"), ("half", "video", "half.webm"), ("film", "video", "clip.mp4"))
+    caplog.set_level(logging.WARNING, "jiaohao.display.media")
+    lib = m.MediaLibrary(hub.url, TOKEN)
+    try:
+        lib.refresh()
+        assert [i.id for i in lib.showable()] == ["poster", "film"]
+        assert "media junk (video, /files/junk.mp4) is not shown: not a video the board can play" in caplog.text
+        assert "media ts (video, /files/clip.ts) is not shown: not an MP4 or WebM video (mpegts)" in caplog.text
+        assert "media half (video, /files/half.webm) is not shown" in caplog.text
+        lib.surface(time.time(), (320, 180))  # the board asks for its size: the poster is scaled at the next read
+        fetched = len(hub.auth)
+        lib.refresh()
+        assert len(hub.auth) == fetched + 1  # only the list again: refused videos are not downloaded again
+
+        # One that probed well but stops playing (a decoder error halfway): it leaves the rotation, said once.
+        def explode(self: v.VideoPlayer) -> None:
+            raise RuntimeError("decoder exploded")
+
+        monkeypatch.setattr(v.VideoPlayer, "_play", explode)
+        items = lib.showable()
+        total = sum(i.duration_s for i in items)
+        at = (time.time() // total + 1) * total + items[0].duration_s + 0.1  # inside the film's next slot
+        assert m.slot(items, at) == 1 and items[1].id == "film"
+        lib.surface(at, (320, 180))
+        player = lib.player
+        assert player is not None and player.join(10)
+        assert "media film (video, /files/clip.mp4) is not shown: it stopped playing: decoder exploded" in caplog.text
+        assert [i.id for i in lib.showable()] == ["poster"]
+        surf = lib.surface(at, (320, 180))
+        assert surf is not None and surf.get_size() == (320, 180)  # the poster, in the film's place
+    finally:
+        lib.stop()
+        hub.close()
+
+
+def test_without_pyav_videos_are_skipped_with_the_reason(clips: dict[str, bytes], caplog: pytest.LogCaptureFixture,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(v, "available", lambda: "PyAV is not installed (test): video is not played on this board")
+    hub = video_hub(clips, ("poster", "image", "poster.png"), ("film", "video", "clip.mp4"))
+    caplog.set_level(logging.WARNING, "jiaohao.display.media")
+    lib = m.MediaLibrary(hub.url, TOKEN)
+    try:
+        lib.refresh()
+        assert [i.id for i in lib.showable()] == ["poster"]
+        assert "media film (video, /files/clip.mp4) is not shown: PyAV is not installed" in caplog.text
+    finally:
+        lib.stop()
+        hub.close()
+
+
+def test_the_slot_says_when_a_video_starts_and_ends() -> None:
+    items = [m.MediaItem("a", "image", "/a", 5), m.MediaItem("b", "video", "/b", 10)]
+    assert m.slot_span(items, 1500 + 7) == (1, 1505, 1515)
+    assert m.slot_span(items, 1500 + 4.9) == (0, 1500, 1505)
+    assert v.fit(1920, 1080, (700, 700)) == (700, 392) and v.fit(640, 480, (333, 100)) == (132, 100)
+
+
+def silent_clips(d: Path) -> Path:
+    for name in CLIPS:
+        with wave.open(str(d / f"{name}.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(22050)
+            w.writeframes(b"\0\0" * 2205)  # 0.1 s each: a call lasts a couple of seconds
+    return d
+
+
+def test_a_videos_sound_is_silent_while_a_call_is_spoken_and_heard_after(
+        clips: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.raw"
+    # SDL's disk driver: what the mixer plays goes to a file, no sound card needed.
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(out))  # at the pace of a sound card
+    sound = v.VideoSound(0.7)
+    during: list[float] = []
+    announcer = Announcer(silent_clips(tmp_path), ("zh", "en"), volume=0.8, on_busy=sound.hush,
+                          on_played=lambda p: during.append(pygame.mixer.Channel(v.VideoSound.CHANNEL).get_volume()))
+    hub = video_hub(clips, ("film", "video", "clip.mp4"))
+    lib = m.MediaLibrary(hub.url, TOKEN, sound=sound)
+    try:
+        announcer.start()
+        assert announcer.sound
+        lib.refresh()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 22050 * 2):
+            lib.surface(time.time(), (320, 180))
+            time.sleep(0.05)
+        channel = pygame.mixer.Channel(v.VideoSound.CHANNEL)
+        assert channel.get_volume() == pytest.approx(0.7, abs=0.01)
+        data = out.read_bytes()
+        assert data.count(0) < len(data) * 0.9  # the film's tone reached the mixer
+        announcer.announce(Call(seq=1, number="A001", ticket_id="t1", counter_id="3",
+                                counter_name=Text("3號櫃台", "Counter 3")))
+        assert sound.hushed and channel.get_volume() == 0.0  # from the moment the call is handed over
+        assert announcer.wait_idle(30)
+        assert during == [0.0]  # silent while the call was spoken
+        assert not sound.hushed and channel.get_volume() == pytest.approx(0.7, abs=0.01)  # heard again after
+        assert lib.player is not None and lib.player.running  # the film went on meanwhile
+    finally:
+        lib.stop()
+        hub.close()
+        announcer.close()
+        pygame.mixer.quit()
