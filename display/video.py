@@ -7,7 +7,8 @@ with nothing from apt; there is an aarch64 wheel (64-bit Raspberry Pi OS) but no
 where the board runs without it and skips each video with a log line saying so (`available()`).
 
 Threads: a `VideoPlayer` per video slot, with a thread of its own: demux, decode (FFmpeg's own threads,
-DECODE_THREADS of them, without the GIL), scale to the size fitted in the media region with swscale (one
+DECODE_THREADS of them, without the GIL; not niced: a niced thread that holds the GIL when it is preempted
+would hold up the drawing thread instead), scale to the size fitted in the media region with swscale (one
 thread, without the GIL), and wrap the picture as a pygame Surface (no copy). Each picture goes with the
 wall-clock time it is due into a deque of at most QUEUED; when it is full the oldest is dropped, so the
 decoder never waits for the screen. A picture already late when decoded is dropped before it is scaled
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +45,9 @@ log = logging.getLogger("jiaohao.display.video")
 
 DEMUXERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"})  # FFmpeg's names for MP4 and WebM
 MAX_PIXELS = 1920 * 1088  # 1080p (coded height 1088): a Pi 4 decodes that in software; 4K it cannot
-DECODE_THREADS = 2  # of a Pi's four cores: the drawing thread and the hub link keep theirs
+# FFmpeg's decoding threads: two cores are left to the drawing thread and the rest (a Pi 4 decodes with two,
+# a two-core machine with one).
+DECODE_THREADS = max(1, min(2, (os.cpu_count() or 1) - 2))
 QUEUED = 3  # pictures waiting for the screen; more only costs memory
 LEAD_S = 0.02  # a picture is scaled this long before it is due
 LATE_S = 0.1  # a picture decoded later than this after its time is dropped unscaled

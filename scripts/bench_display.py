@@ -34,6 +34,19 @@ started here is stopped here.
     board's reads of GET /state are counted with their reasons, and calls that first appeared
     through such a re-read (after the reducer saw a seq gap) are also shown apart.
 
+(e) The replay of (a) again with the office's images rotating in the media region (display/media.py).
+(f) The replay of (a) again with a video playing in the media region (display/video.py): a --video-size
+    H.264 clip with AAC sound made by scripts/make_video.py (moving grain: every picture differs), alone
+    in the rotation, so it plays round and round. The player paces itself by the wall clock, so this
+    replay runs in real time: before each frame the bench sleeps until the wall clock reaches the
+    frame's time (about two minutes). Its decoding thread (two FFmpeg threads) and the sound (SDL's
+    dummy audio driver, resampled and handed to the mixer as on a board) run beside the frames. Each
+    frame is timed as in (a); the media region's share and the pictures shown and dropped by the
+    player are reported too. The video frames are the (a) kinds, and the idle marquee frames are also
+    the frames where only the video's picture changed. Besides the wall time of each frame, the drawing
+    thread's own CPU time in it (time.thread_time) is shown for (a) and (f): on a loaded machine the wall
+    time also holds the waits for a core and for the GIL, the CPU time only the frame's own work.
+
 Percentiles are nearest rank. No timing here is asserted by any test.
 """
 
@@ -152,6 +165,8 @@ class Frames:
     flip_ms: list[float] = field(default_factory=list)
     media_ms: list[float] = field(default_factory=list)  # (e): the media region alone, per frame
     cold_ms: float = 0.0
+    video: tuple[int, int, tuple[int, int], str | None] | None = None  # (f): pictures shown, dropped, size, error
+    cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # the drawing thread's CPU time per frame
 
     def add(self, kind: str, ms: float) -> None:
         self.render_ms.setdefault(kind, []).append(ms)
@@ -169,7 +184,8 @@ CHANGED = (NEW_CALL, UPDATE, FLASH, ISSUED, MARQUEE)
 class MediaServer:
     """A local stand-in for the hub's GET /api/v1/media: MEDIA_IMAGES photo-sized JPEGs, MEDIA_S each."""
 
-    def __init__(self) -> None:
+    def __init__(self, video: bytes | None = None) -> None:
+        """`video`: instead of the images, this one video file (an MP4), alone in the rotation."""
         import io
         import json
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -177,14 +193,18 @@ class MediaServer:
         from PIL import Image, ImageDraw
 
         files: dict[str, bytes] = {}
-        for i in range(MEDIA_IMAGES):
+        if video is not None:
+            files["/files/film.mp4"] = video
+            listing = json.dumps({"media": [{"id": "film", "kind": "video", "url": "/files/film.mp4"}]}).encode()
+        for i in range(MEDIA_IMAGES if video is None else 0):
             img = Image.effect_noise((1920, 1080), 60 + 20 * i).convert("RGB")  # busy, as a photo is
             ImageDraw.Draw(img).ellipse((400 + 200 * i, 200, 1500, 900), fill=(40 * i, 120, 200))
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=85)
             files[f"/files/{i}.jpg"] = buf.getvalue()
-        listing = json.dumps({"media": [{"id": f"m{i}", "kind": "image", "url": f"/files/{i}.jpg",
-                                         "duration_s": MEDIA_S} for i in range(MEDIA_IMAGES)]}).encode()
+        if video is None:
+            listing = json.dumps({"media": [{"id": f"m{i}", "kind": "image", "url": f"/files/{i}.jpg",
+                                             "duration_s": MEDIA_S} for i in range(MEDIA_IMAGES)]}).encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
@@ -213,11 +233,12 @@ MEDIA_IMAGES = 4
 MEDIA_S = 3.0  # short, so that the replayed calls cross many changes of picture
 
 
-def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: bool = False) -> Frames:
+def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: bool = False,
+                  video: bytes | None = None) -> Frames:
     """(a) in process. `with_media`: the office's images rotate in their region (display/media.py), read
     from a local MediaServer by the board's own MediaLibrary, prepared before the frames are timed as the
     library's thread would have done; a change of picture (the Surface made from the prepared image) falls
-    in the timed frame."""
+    in the timed frame. `video` (with with_media): (f), this video plays there instead, in real time."""
     import pygame
 
     from display import fonts
@@ -237,8 +258,13 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: b
         import display.render as render_mod
         from display.media import MediaLibrary
 
-        media_server = MediaServer()
-        library = MediaLibrary(media_server.url, DISPLAY_TOKEN)
+        media_server = MediaServer(video)
+        sound = None
+        if video is not None:
+            from display.video import VideoSound
+
+            sound = VideoSound(0.5)  # the sound decoded and mixed as on a board (SDL's dummy driver)
+        library = MediaLibrary(media_server.url, DISPLAY_TOKEN, sound=sound)
         real_media = render_mod._media
 
         def timed_media(*a: Any) -> None:  # the media region's own share of each frame
@@ -249,15 +275,18 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: b
         render_mod._media = timed_media
 
     def frame(kind: str | None) -> None:
-        t0 = time.perf_counter()
+        if video is not None:  # the player keeps to the wall clock: so does this replay
+            time.sleep(max(0.0, now - time.time()))
+        t0, c0 = time.perf_counter(), time.thread_time()
         render(board, now, screen, painter, media=library)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         pygame.display.flip()
         t2 = time.perf_counter()
         if kind is None:
             out.cold_ms = (t1 - t0) * 1000
         else:
             out.add(kind, (t1 - t0) * 1000)
+            out.cpu_ms.setdefault(kind, []).append((c1 - c0) * 1000)
             out.flip_ms.append((t2 - t1) * 1000)
 
     first, rest = events[0], events[1:]
@@ -269,7 +298,9 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: b
         library.surface(now, (box.w, box.h))  # asks for this size, as the first frame would
         library.refresh()  # the library's thread scales every image for it
         media_server.close()
-        assert len(library.showable()) == MEDIA_IMAGES
+        assert len(library.showable()) == (1 if video is not None else MEDIA_IMAGES)
+        if video is not None:
+            now = time.time() + 0.5  # the player has started: its first pictures before the first frame
     frame(None)  # the first frame: fonts rasterise everything for the first time
     i = 0
     while i < len(rest):
@@ -304,6 +335,11 @@ def render_frames(events: list[tuple[str, Any]], idle_frames: int, with_media: b
     for _ in range(idle_frames):
         now += 1 / 30
         frame(MARQUEE)
+    if library is not None:
+        player = library.player
+        if player is not None:
+            out.video = (player.shown, player.dropped, player.size, player.error)
+        library.stop()
     pygame.display.quit()
     if with_media:
         render_mod._media = real_media
@@ -586,7 +622,11 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--hub-rev", metavar="REV", help="run the hub from this commit instead of the working tree")
     p.add_argument("--frames-only", action="store_true",
-                   help="only (a) and (e): render times without and with media; no idle boards, no latency")
+                   help="only (a), (e) and (f): render times without media, with images, with a video; "
+                        "no idle boards, no latency")
+    p.add_argument("--video-size", metavar="WxH", default="1280x720",
+                   help="the video of (f), H.264 at 30 fps (default 1280x720)")
+    p.add_argument("--no-video", action="store_true", help="leave out (f)")
     args = p.parse_args()
 
     print_machine()
@@ -603,6 +643,17 @@ def main() -> int:
             load_media = os.getloadavg()
             fm = render_frames(events, args.marquee_frames, with_media=True)
             print(f"  (e) {sum(len(v) for v in fm.render_ms.values())} frames rendered with media", flush=True)
+            fv, load_video = None, os.getloadavg()
+            if not args.no_video:
+                sys.path.insert(0, str(ROOT / "scripts"))
+                from make_video import make_clip
+
+                vw, vh = (int(x) for x in args.video_size.lower().split("x"))
+                clip = make_clip(tmp / "film.mp4", (vw, vh), 20.0, 30, "h264").read_bytes()
+                load_video = os.getloadavg()
+                fv = render_frames(events, args.marquee_frames, with_media=True, video=clip)
+                print(f"  (f) {sum(len(v) for v in fv.render_ms.values())} frames rendered with a video",
+                      flush=True)
             idles = []
             for mode in () if args.frames_only else ("headless", "30fps"):
                 idles.append(idle_board(tmp, hub.url, mode, args.idle))
@@ -640,6 +691,28 @@ def main() -> int:
     p95_m = nearest_rank(changed_m, 95)
     print(f"\nchanged 1080p frame with media < 8 ms: median {fmt(median(changed_m), 2)}, p95 {fmt(p95_m, 2)} ms: "
           f"{'met' if p95_m < 8 else 'NOT met (p95)'}")
+    if fv is not None:
+        shown, dropped, vsize, verror = fv.video or (0, 0, (0, 0), "no player")
+        print(f"\n(f) the same replay in real time with a video playing: {args.video_size} H.264 30 fps + AAC, "
+              f"20 s, round and round, scaled to {vsize[0]}x{vsize[1]} in the media region (display/video.py), "
+              f"same run as (a); load average at its start {' '.join(f'{x:.2f}' for x in load_video)}\n")
+        rows_v = [stats_row(k, fv.render_ms.get(k, [])) for k in CHANGED]
+        changed_v = [x for k in CHANGED for x in fv.render_ms.get(k, [])]
+        rows_v.append(stats_row("**every changed frame, a video playing**", changed_v))
+        rows_v.append(stats_row("**every changed frame, without media (a)**", changed))
+        rows_v.append(stats_row(SAME + " (the video's picture may change)", fv.render_ms.get(SAME, [])))
+        rows_v.append(stats_row("of which the media region (fill + the newest picture's blit)", fv.media_ms, 3))
+        cpu_v = [x for k in CHANGED for x in fv.cpu_ms.get(k, [])]
+        cpu_a = [x for k in CHANGED for x in fr.cpu_ms.get(k, [])]
+        rows_v.append(stats_row("every changed frame, a video playing: CPU time of the drawing thread", cpu_v))
+        rows_v.append(stats_row("every changed frame, without media (a): CPU time of the drawing thread", cpu_a))
+        print(table(["frame", "frames", "median ms", "p95 ms", "max ms"], rows_v))
+        p95_v = nearest_rank(changed_v, 95)
+        ratio = (median(changed_v) or 0) / (median(changed) or 1)
+        error = f", error: {verror}" if verror else ""
+        print(f"\nthe video's player: {shown} pictures shown, {dropped} dropped (decoded too late){error}")
+        print(f"changed 1080p frame with a video < 8 ms: median {fmt(median(changed_v), 2)} ms "
+              f"({ratio:.2f}x (a)'s median), p95 {fmt(p95_v, 2)} ms: {'met' if p95_v < 8 else 'NOT met (p95)'}")
     if args.frames_only:
         print(f"\ntotal time {time.monotonic() - started:.0f} s")
         return 0
