@@ -212,6 +212,26 @@ def test_without_pyav_videos_are_skipped_with_the_reason(clips: dict[str, bytes]
         hub.close()
 
 
+def test_a_clip_shorter_than_its_slot_plays_again_from_its_start(tmp_path: Path) -> None:
+    clip = v.probe(make_clip(tmp_path / "short.webm", (64, 36), 1.0, 10, "vp8", sound=False, noise=False))
+    now = time.time()
+    player = v.VideoPlayer(clip, (64, 36), now, now + 60).start()
+    try:
+        deadline = time.monotonic() + 20
+        colours = []
+        while player.shown <= 15 and player.running and time.monotonic() < deadline:  # a bound, not a timing
+            surf = player.frame(time.time())
+            if surf is not None:
+                colours.append(nearest_colour(tuple(surf.get_at((32, 18)))[:3]))
+            time.sleep(0.02)
+        assert player.error is None and player.shown > 15  # more pictures than one pass has (10)
+        firsts = [i for i in range(1, len(colours)) if colours[i] == 0 and colours[i - 1] == 7]
+        assert firsts, colours  # the last colour, then the first again: it started over
+    finally:
+        player.stop()
+        assert player.join(5)
+
+
 def test_the_slot_says_when_a_video_starts_and_ends() -> None:
     items = [m.MediaItem("a", "image", "/a", 5), m.MediaItem("b", "video", "/b", 10)]
     assert m.slot_span(items, 1500 + 7) == (1, 1505, 1515)
