@@ -138,6 +138,16 @@ class VideoSound:
         self._channel: Any = None
         self._pending: collections.deque[tuple[float, Any]] = collections.deque()  # (due, Sound)
         self._warned = False
+        self._owner: object = None  # the player whose sound this is: one that is stopping never cuts the next
+
+    def claim(self, owner: object) -> None:
+        """From now on the sound is `owner`'s: what another player had queued is dropped."""
+        with self._lock:
+            if self._owner is not owner:
+                self._owner = owner
+                self._pending.clear()
+                if self._channel is not None:
+                    self._channel.stop()
 
     @property
     def hushed(self) -> bool:
@@ -179,11 +189,15 @@ class VideoSound:
                 log.warning("no sound device for videos (%s): they play silently", e)
             return None
 
-    def feed(self, pcm: bytes, due: float) -> None:
-        """A piece of sound, in the mixer's format, to be heard from wall-clock time `due` on."""
+    def feed(self, owner: object, pcm: bytes, due: float) -> None:
+        """A piece of `owner`'s sound, in the mixer's format, to be heard from wall-clock time `due` on."""
         import pygame
 
-        self._pending.append((due, pygame.mixer.Sound(buffer=pcm)))
+        snd = pygame.mixer.Sound(buffer=pcm)
+        with self._lock:
+            if self._owner is not owner:
+                return  # a player that has been replaced
+            self._pending.append((due, snd))
         self.pump()
 
     def pump(self, now: float | None = None) -> None:
@@ -204,8 +218,12 @@ class VideoSound:
                 ch.queue(self._pending.popleft()[1])
                 self._apply()
 
-    def stop(self) -> None:
+    def stop(self, owner: object) -> None:
+        """`owner` has stopped: its sound with it, unless another player has the channel by now."""
         with self._lock:
+            if self._owner is not owner:
+                return
+            self._owner = None
             self._pending.clear()
             if self._channel is not None:
                 self._channel.stop()
@@ -274,7 +292,7 @@ class VideoPlayer:
                 self.on_error(f"it stopped playing: {self.error}")
         finally:
             if self.sound:
-                self.sound.stop()
+                self.sound.stop(self)
 
     def _play(self) -> None:
         import av
@@ -287,6 +305,8 @@ class VideoPlayer:
             v.thread_type = "AUTO"
             v.codec_context.thread_count = DECODE_THREADS
             a = c.streams.audio[0] if self.sound and c.streams.audio else None
+            if self.sound and a is not None:
+                self.sound.claim(self)
             fmt = self.sound.open() if (self.sound and a is not None) else None
             if fmt is not None and fmt[1] not in (1, 2):
                 log.warning("the mixer has %d channels: videos play silently", fmt[1])
@@ -329,13 +349,13 @@ class VideoPlayer:
                             for out in resampler.resample(f):
                                 pcm += bytes(out.planes[0])[:out.samples * 2 * fmt[1]]  # type: ignore[index]
                             if len(pcm) >= chunk:
-                                self.sound.feed(bytes(pcm), pcm_due)
+                                self.sound.feed(self, bytes(pcm), pcm_due)
                                 pcm.clear()
                     if self.sound:
                         self.sound.pump()
                 # The end of the clip: once more from its start while the slot lasts.
                 if pcm and self.sound:
-                    self.sound.feed(bytes(pcm), pcm_due)
+                    self.sound.feed(self, bytes(pcm), pcm_due)
                     pcm.clear()
                 played = length or last
                 if played <= 0.2:
