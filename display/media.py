@@ -31,7 +31,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from PIL import Image
@@ -130,19 +130,26 @@ def slot_span(items: list[MediaItem], now: float) -> tuple[int, float, float]:
     return len(items) - 1, start - items[-1].duration_s, start
 
 
-def _fetch(session: requests.Session, url: str, token: str, timeout: float, limit: int = MAX_BYTES) -> bytes:
+def _fetch(session: requests.Session, url: str, token: str, timeout: float) -> bytes:
+    buf = io.BytesIO()
+    _download(session, url, token, timeout, MAX_BYTES, buf)
+    return buf.getvalue()
+
+
+def _download(session: requests.Session, url: str, token: str, timeout: float, limit: int, out: BinaryIO) -> None:
+    """The file at `url` into `out`, streamed: a video is never whole in memory. MediaRefused beyond `limit`."""
     with session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, stream=True) as r:
         if not r.ok:
             raise MediaRefused(f"HTTP {r.status_code}")
         declared = r.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise MediaRefused(f"{declared} bytes, more than {limit}")
-        buf = bytearray()
+        size = 0
         for chunk in r.iter_content(64 * 1024):
-            buf += chunk
-            if len(buf) > limit:
+            size += len(chunk)
+            if size > limit:
                 raise MediaRefused(f"more than {limit} bytes")
-        return bytes(buf)
+            out.write(chunk)
 
 
 class MediaLibrary:
@@ -346,28 +353,27 @@ class MediaLibrary:
         if why:
             self._skip(item, why)
             return None
-        try:
-            raw = _fetch(session, requests.compat.urljoin(self.server + "/", item.url), self.token, self.timeout,
-                         MAX_VIDEO_BYTES)
-        except requests.RequestException as e:
-            self._skip(item, str(e))  # the network: tried again at the next read
-            return None
-        except MediaRefused as e:
-            self._skip(item, str(e))
-            self._refused.add(key)
-            return None
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="jiaohao-media-"))  # 0700: this board's user only
         fd, name = tempfile.mkstemp(dir=self._dir, suffix=".video")  # 0600, a name of its own
-        with open(fd, "wb") as f:
-            f.write(raw)
         path = Path(name)
         try:
+            with open(fd, "wb") as f:
+                _download(session, requests.compat.urljoin(self.server + "/", item.url), self.token, self.timeout,
+                          MAX_VIDEO_BYTES, f)
             clip = videomod.probe(path)
-        except ValueError as e:
+        except requests.RequestException as e:
+            path.unlink(missing_ok=True)
+            self._skip(item, str(e))  # the network: tried again at the next read
+            return None
+        except (MediaRefused, ValueError) as e:
             path.unlink(missing_ok=True)
             self._skip(item, str(e))
             self._refused.add(key)  # the same file will not play next time either: not downloaded again
+            return None
+        except OSError as e:  # the board's own disk (full?): tried again at the next read
+            path.unlink(missing_ok=True)
+            self._skip(item, f"cannot keep the file: {e}")
             return None
         with self._lock:
             self._clips[item.id] = clip

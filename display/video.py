@@ -93,6 +93,7 @@ def probe(path: Path) -> Clip:
             if not c.streams.video:
                 raise ValueError("no picture in it (an audio file?)")
             v = c.streams.video[0]
+            v.codec_context.thread_count = 1  # one picture: no need to take every core for it
             w, h = v.codec_context.width, v.codec_context.height
             if w <= 0 or h <= 0:
                 raise ValueError("its picture has no size")
