@@ -153,7 +153,8 @@ def _download(session: requests.Session, url: str, token: str, timeout: float, l
 
 
 class MediaLibrary:
-    """The hub's media list and the images ready to show. One fetcher thread; `surface` for the drawer."""
+    """The hub's media list, the images ready to show and the video playing. One fetcher thread (and one per
+    video playing); `surface` for the drawer."""
 
     def __init__(self, server: str, token: str, *, refresh_s: float = REFRESH_S, timeout: float = 10.0,
                  sound: videomod.VideoSound | None = None) -> None:
@@ -169,7 +170,7 @@ class MediaLibrary:
         self._player: videomod.VideoPlayer | None = None
         self._player_key: tuple[str, float, tuple[int, int]] | None = None
         self._lock = threading.Lock()
-        self._items: list[MediaItem] = []  # showable (images that decoded), in the hub's order
+        self._items: list[MediaItem] = []  # showable (images that decoded, videos that probed), in the hub's order
         self._images: dict[str, Image.Image] = {}  # id -> fitted to self._size
         self._raw: dict[str, bytes] = {}  # id -> the file, kept to scale again when the size changes
         self._size: tuple[int, int] | None = None
@@ -216,7 +217,10 @@ class MediaLibrary:
         wall clock here: the player paces itself by it). A video alone in the rotation is one player that
         plays it round and round, without a gap at each slot's edge."""
         key = (item.id, 0.0 if solo else start, size)
-        if self._player is None or self._player_key != key:
+        p = self._player
+        # Again after a player stopped for want of watching (the board did not ask for a while), not after
+        # one that failed: that one's video has left the rotation.
+        if p is None or self._player_key != key or (not p.running and p.error is None):
             self._stop_player()
             self._player = videomod.VideoPlayer(
                 self._clips[item.id], size, start, math.inf if solo else end, self.sound, name=f"video-{item.id}",

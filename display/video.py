@@ -53,6 +53,7 @@ LEAD_S = 0.02  # a picture is scaled this long before it is due
 LATE_S = 0.1  # a picture decoded later than this after its time is dropped unscaled
 CHUNK_S = 0.2  # sound is handed to the mixer in pieces this long
 WAIT_SLICE_S = 0.02  # the player wakes this often while it waits, to feed the sound and to see a stop
+UNWATCHED_S = 2.0  # a player whose pictures nobody asked for this long stops (the region went away)
 
 
 class VideoUnavailable(RuntimeError):
@@ -252,11 +253,13 @@ class VideoPlayer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._asked = time.monotonic()
 
     # -- the drawing thread --
 
     def frame(self, now: float) -> Any | None:
         """The newest picture due at `now` (a pygame Surface of self.size), else the last one, else None."""
+        self._asked = time.monotonic()
         with self._lock:
             while self._queue and self._queue[0][0] <= now:
                 self._current = self._queue.popleft()
@@ -331,7 +334,7 @@ class VideoPlayer:
                 last = 0.0
                 streams = [v] + ([a] if a is not None else [])
                 for packet in c.demux(*streams):
-                    if self._stop.is_set() or time.time() >= self.end_at:
+                    if self._stop.is_set() or time.time() >= self.end_at or self._unwatched():
                         return
                     for f in packet.decode():
                         t = f.time
@@ -365,6 +368,11 @@ class VideoPlayer:
                 seek = 0.0
                 c.seek(0, stream=v, backward=True)
 
+    def _unwatched(self) -> bool:
+        """Nobody has asked for a picture for UNWATCHED_S: the board no longer shows the region (the list
+        emptied, the window shrank); the library starts a player again if it asks again."""
+        return time.monotonic() - self._asked > UNWATCHED_S
+
     def _picture(self, f: Any, due: float, scaler: Any) -> bool:
         """Scales one decoded picture and queues it for `due`; False once the player should stop."""
         import pygame
@@ -375,7 +383,7 @@ class VideoPlayer:
         if due >= self.end_at:
             return False
         while (wait := due - LEAD_S - time.time()) > 0:
-            if self._stop.wait(min(wait, WAIT_SLICE_S)):
+            if self._stop.wait(min(wait, WAIT_SLICE_S)) or self._unwatched():
                 return False
             if self.sound:
                 self.sound.pump()

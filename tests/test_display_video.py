@@ -232,6 +232,22 @@ def test_a_clip_shorter_than_its_slot_plays_again_from_its_start(tmp_path: Path)
         assert player.join(5)
 
 
+def test_a_player_nobody_watches_stops_and_starts_again_when_asked(clips: dict[str, bytes]) -> None:
+    hub = video_hub(clips, ("film", "video", "clip.webm"))
+    lib = m.MediaLibrary(hub.url, TOKEN)
+    try:
+        lib.refresh()
+        lib.surface(time.time(), (96, 54))  # starts the player (alone in the rotation: round and round)
+        first = lib.player
+        assert first is not None and first.join(20)  # the board stopped asking (the region went away): it ends
+        assert first.error is None
+        lib.surface(time.time(), (96, 54))  # the region is back
+        assert lib.player is not None and lib.player is not first and lib.player.running
+    finally:
+        lib.stop()
+        hub.close()
+
+
 def test_the_slot_says_when_a_video_starts_and_ends() -> None:
     items = [m.MediaItem("a", "image", "/a", 5), m.MediaItem("b", "video", "/b", 10)]
     assert m.slot_span(items, 1500 + 7) == (1, 1505, 1515)
@@ -276,7 +292,10 @@ def test_a_videos_sound_is_silent_while_a_call_is_spoken_and_heard_after(
         announcer.announce(Call(seq=1, number="A001", ticket_id="t1", counter_id="3",
                                 counter_name=Text("3號櫃台", "Counter 3")))
         assert sound.hushed and channel.get_volume() == 0.0  # from the moment the call is handed over
-        assert announcer.wait_idle(30)
+        deadline = time.monotonic() + 30
+        while not announcer.wait_idle(0.05) and time.monotonic() < deadline:
+            lib.surface(time.time(), (320, 180))  # the board goes on drawing meanwhile
+        assert announcer.wait_idle(0)
         assert during == [0.0]  # silent while the call was spoken
         assert not sound.hushed and channel.get_volume() == pytest.approx(0.7, abs=0.01)  # heard again after
         assert lib.player is not None and lib.player.running  # the film went on meanwhile
