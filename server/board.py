@@ -73,16 +73,18 @@ def board_page() -> Response:
         "zhPhrase": phrase if phrase in ZH_PHRASES else "qing",
         "sound": request.args.get("sound", "on") != "off" and langs != (),
         "volume": _volume(request.args.get("volume")),
+        # A video's sound (board-media.js), as the pygame board's --video-volume: silent while a call is spoken.
+        "videoVolume": _volume(request.args.get("video_volume"), 50),
     }
     resp = Response(render_template("board.html", office=office, error=None, config=config), status=200)
     return _no_store(resp)
 
 
-def _volume(raw: str | None) -> float:
+def _volume(raw: str | None, default: int = 80) -> float:
     try:
-        return max(0.0, min(1.0, int(raw or "80") / 100))
+        return max(0.0, min(1.0, int(raw or str(default)) / 100))
     except ValueError:
-        return 0.8
+        return default / 100
 
 
 @board.get("/board/speech")

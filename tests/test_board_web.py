@@ -375,3 +375,51 @@ def test_media_rotate_in_their_region_and_what_is_not_media_is_skipped(hub):
         page.wait_for_selector("body:not(.has-media)", timeout=WAIT_MS)
         assert page.locator("#media").is_hidden()
         assert errors == []
+
+
+def test_a_video_is_heard_but_muted_while_a_call_is_spoken(hub, tmp_path):
+    """The web board's twin of the pygame board's video sound: a WebM with sound (made with PyAV) plays
+    unmuted once the page may make sound, muted from the moment a call arrives until it has been said."""
+    import json
+
+    pytest.importorskip("av", reason="PyAV (the display extra) makes the clip")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_video import make_clip
+
+    film = make_clip(tmp_path / "film.webm", (160, 90), 4.0, 10, "vp8", sound=True, noise=False).read_bytes()
+    listing = {"media": [{"id": "film", "kind": "video", "url": "/files/film.webm", "duration_s": 300}]}
+
+    def serve(route: Any) -> None:
+        if route.request.url.split("?")[0].endswith("/api/v1/media"):
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(listing))
+        else:
+            route.fulfill(status=200, content_type="video/webm", body=film)
+
+    ticket = issue(hub.url)
+    with browser() as b:
+        page = b.new_page(viewport=TV, locale="zh-TW")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route("**/api/v1/media", serve)
+        page.route("**/files/*", serve)
+        page.goto(f"{hub.url}/board?token={TOKEN}&video_volume=40")
+        page.wait_for_selector("body:not(.connecting)", timeout=WAIT_MS)
+        page.wait_for_selector("body.has-media #media video.media-item", timeout=WAIT_MS)
+        assert page.evaluate("window.jiaohaoBoard.videoMuted()") is True  # no tap yet: no sound at all
+        button = page.locator("#sound")
+        if page.evaluate("window.jiaohaoBoard.sound()") != "running":
+            button.wait_for(state="visible", timeout=WAIT_MS)
+            button.click()
+        page.wait_for_function("window.jiaohaoBoard.videoMuted() === false", timeout=WAIT_MS)  # heard
+        assert page.evaluate("document.querySelector('#media video').volume") == pytest.approx(0.4)
+        assert page.evaluate("!document.querySelector('#media video').paused")
+        act(hub.url, "3")
+        hero_shows(page, ticket["number"], "3號綜合櫃台")
+        assert page.evaluate("window.jiaohaoBoard.videoMuted()") is True  # the call arrived: silent at once
+        page.wait_for_function("window.jiaohaoSpoken.some(e => e.type === 'start')", timeout=WAIT_MS)
+        during = page.evaluate("[window.jiaohaoBoard.speechBusy(), window.jiaohaoBoard.videoMuted()]")
+        assert during == [True, True]  # silent while the call is spoken
+        page.wait_for_function("window.jiaohaoSpoken.some(e => e.type === 'end')", timeout=90000)
+        page.wait_for_function("window.jiaohaoBoard.videoMuted() === false", timeout=WAIT_MS)  # heard again
+        assert page.evaluate("!document.querySelector('#media video').paused")  # the film went on
+        assert errors == []

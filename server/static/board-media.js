@@ -1,10 +1,12 @@
 /* The office's media in rotation on the web board (issue 9, docs/display.md "Media"): the browser twin
- * of display/media.py, with one difference: a browser plays video, so `video` items play here, always
- * muted (a TV's sound is for the calls).
+ * of display/media.py and display/video.py. A video's sound is heard only while `sound(true)`: board.js
+ * says so once the page may make sound (someone tapped it) and no call is waiting or being spoken, so a
+ * video is muted from the moment a call arrives until it has been said.
  *
- *   var media = JiaohaoBoardMedia({token: T, box: element, onChange: fn});
+ *   var media = JiaohaoBoardMedia({token: T, box: element, onChange: fn, volume: 0.5});
  *   media.start();     // reads GET /api/v1/media now and every 60 s
  *   media.tick(ms);    // every second: shows the item due at the hub's time ms
+ *   media.sound(on);   // whether a video may be heard now
  *
  * Each file is fetched with the board's token (an <img src> cannot send it), refused beyond MAX_BYTES,
  * and shown only if the browser decodes it as an image (or can play it as a video): anything else is
@@ -48,6 +50,20 @@
     var failed = {};   // id:url -> true: its reason is said once
     var shown = null;
     var timer = null;
+    var soundOn = false;  // muted until board.js says the page may make sound and no call is spoken
+    var volume = typeof opts.volume === "number" ? Math.max(0, Math.min(1, opts.volume)) : 0.5;
+
+    function applySound() {
+      if (!shown || shown.item.kind !== "video") return;
+      var el = shown.el;
+      el.volume = volume;
+      el.muted = !soundOn || volume === 0;
+      if (!el.muted && el.paused) {
+        // A browser may refuse sound it was not given a tap for: then the video goes on muted.
+        var p = el.play();
+        if (p && p.catch) p.catch(function () { el.muted = true; el.play(); });
+      }
+    }
 
     function warn(item, why) {
       var key = item.id + ":" + item.url;
@@ -65,7 +81,7 @@
           el.onload = function () { resolve(el); };
         } else {
           el = document.createElement("video");
-          el.muted = true;  // never a sound of its own: the calls are what a TV says
+          el.muted = true;  // until sound(true): a call is never covered by a film
           el.defaultMuted = true;
           el.loop = true;
           el.playsInline = true;
@@ -132,18 +148,32 @@
       shown = next;
       box.appendChild(next.el);
       if (next.item.kind === "video") {
-        next.el.muted = true;
-        next.el.currentTime = 0;
-        var p = next.el.play();
-        if (p && p.catch) p.catch(function () { /* autoplay refused: the first frame stays */ });
+        var el = next.el;
+        el.muted = !soundOn || volume === 0;
+        el.volume = volume;
+        el.currentTime = 0;
+        var p = el.play();
+        if (p && p.catch) p.catch(function () {
+          if (el.muted) return;  /* autoplay refused: the first frame stays */
+          el.muted = true;  // refused with sound: muted then (a browser allows that without a tap)
+          el.play().catch(function () { /* the first frame stays */ });
+        });
       }
+    }
+
+    function sound(on) {
+      on = !!on;
+      if (on === soundOn) return;
+      soundOn = on;
+      applySound();
     }
 
     return {
       start: function () { refresh(); timer = setInterval(refresh, REFRESH_MS); return this; },
       stop: function () { if (timer) clearInterval(timer); },
-      refresh: refresh, tick: tick, showable: showable,
-      shown: function () { return shown ? shown.item.id : null; }
+      refresh: refresh, tick: tick, showable: showable, sound: sound,
+      shown: function () { return shown ? shown.item.id : null; },
+      muted: function () { return shown && shown.item.kind === "video" ? shown.el.muted : null; }
     };
   }
 

@@ -6,7 +6,7 @@
  *   board-state.js    the reducer over the hub's events, by seq (no IO; tested under node)
  *   board-render.js   the picture (DOM only)
  *   board-speech.js   the spoken-call queue (Web Audio)
- *   board-media.js    the office's images and videos in rotation (muted)
+ *   board-media.js    the office's images and videos in rotation (a video silent while a call is spoken)
  *
  * Here: every event goes through the reducer, its effects are carried out (a call is spoken, a gap or
  * a reconnect reads GET /api/v1/state), and the new state is drawn.
@@ -39,7 +39,10 @@
     S = r.state;
     var resynced = false;
     r.effects.forEach(function (e) {
-      if (e[0] === "announce") speech.enqueue(e[1]);
+      if (e[0] === "announce") {
+        speech.enqueue(e[1]);
+        videoSound();  // muted from the moment the call is queued, before its chime
+      }
       else if (e[0] === "resync" && !resynced) {
         resynced = true;
         resyncs.push(e[1]);
@@ -85,7 +88,7 @@
   // The office's images and videos, in their own region (board-media.js); the calls never wait for them.
   var mediaBox = document.getElementById("media");
   var media = window.JiaohaoBoardMedia({
-    token: TOKEN, box: mediaBox,
+    token: TOKEN, box: mediaBox, volume: CONFIG.sound ? CONFIG.videoVolume : 0,
     onChange: function () {
       var had = document.body.classList.contains("has-media");
       media.tick(hubNow());
@@ -97,6 +100,9 @@
     }
   });
   setInterval(function () { media.tick(hubNow()); }, 1000);
+  // A video is heard once the page may make sound and while no call waits or is spoken (board-media.js).
+  function videoSound() { if (media) media.sound(speech.state() === "running" && !speech.busy()); }
+  setInterval(videoSound, 200);
   media.start();
   window.jiaohaoBoardMediaRefresh = media.refresh;  // tests: read the list now instead of within 60 s
 
@@ -108,7 +114,8 @@
     resyncs: resyncs, speechBusy: function () { return speech.busy(); },
     sound: function () { return speech.state(); },  // "running" once sound may play; "off" with sound=off
     dropEvents: function (n) { dropping = n; },
-    media: function () { return media.shown(); }  // the id of the media item on screen, or null
+    media: function () { return media.shown(); },  // the id of the media item on screen, or null
+    videoMuted: function () { return media.muted(); }  // the video on screen muted (null: no video)
   };
   // The reducer hands back a new state after every event: `state` is always the current one.
   Object.defineProperty(window.jiaohaoBoard, "state", { get: function () { return S; }, enumerable: true });
