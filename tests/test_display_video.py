@@ -273,22 +273,31 @@ def test_a_videos_sound_is_silent_while_a_call_is_spoken_and_heard_after(
     monkeypatch.setenv("SDL_DISKAUDIOFILE", str(out))  # at the pace of a sound card
     sound = v.VideoSound(0.7)
     during: list[float] = []
-    announcer = Announcer(silent_clips(tmp_path), ("zh", "en"), volume=0.8, on_busy=sound.hush,
-                          on_played=lambda p: during.append(pygame.mixer.Channel(v.VideoSound.CHANNEL).get_volume()))
+    written: list[int] = []  # how far the mixer had written when the call was handed over, and when it was said
+
+    def played(p: Any) -> None:
+        during.append(pygame.mixer.Channel(v.VideoSound.CHANNEL).get_volume())
+        written.append(out.stat().st_size)
+
+    announcer = Announcer(silent_clips(tmp_path), ("zh", "en"), volume=0.8, on_busy=sound.hush, on_played=played)
     hub = video_hub(clips, ("film", "video", "clip.mp4"))
     lib = m.MediaLibrary(hub.url, TOKEN, sound=sound)
     try:
         announcer.start()
         assert announcer.sound
         lib.refresh()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 22050 * 2):
+        def heard() -> bool:  # the last half second the mixer wrote is not silence
+            tail = out.read_bytes()[-22050:] if out.exists() else b""
+            return len(tail) == 22050 and tail.count(0) < len(tail) * 0.5
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not heard():  # a bound, not a timing assertion
             lib.surface(time.time(), (320, 180))
             time.sleep(0.05)
+        assert heard()  # the film's tone reached the mixer
         channel = pygame.mixer.Channel(v.VideoSound.CHANNEL)
         assert channel.get_volume() == pytest.approx(0.7, abs=0.01)
-        data = out.read_bytes()
-        assert data.count(0) < len(data) * 0.9  # the film's tone reached the mixer
+        written.append(out.stat().st_size)
         announcer.announce(Call(seq=1, number="A001", ticket_id="t1", counter_id="3",
                                 counter_name=Text("3號櫃台", "Counter 3")))
         assert sound.hushed and channel.get_volume() == 0.0  # from the moment the call is handed over
@@ -297,6 +306,10 @@ def test_a_videos_sound_is_silent_while_a_call_is_spoken_and_heard_after(
             lib.surface(time.time(), (320, 180))  # the board goes on drawing meanwhile
         assert announcer.wait_idle(0)
         assert during == [0.0]  # silent while the call was spoken
+        # What the mixer wrote while the call (silent clips here) was spoken: silence, the film muted. A
+        # margin of 0.25 s each side for what the mixer had buffered.
+        spoken = out.read_bytes()[written[0] + 11025:written[1] - 11025]
+        assert len(spoken) > 22050 and spoken.count(0) > len(spoken) * 0.95
         assert not sound.hushed and channel.get_volume() == pytest.approx(0.7, abs=0.01)  # heard again after
         assert lib.player is not None and lib.player.running  # the film went on meanwhile
     finally:
