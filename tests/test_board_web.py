@@ -387,7 +387,7 @@ def test_a_video_is_heard_but_muted_while_a_call_is_spoken(hub, tmp_path):
     from make_video import make_clip
 
     film = make_clip(tmp_path / "film.webm", (160, 90), 4.0, 10, "vp8", sound=True, noise=False).read_bytes()
-    listing = {"media": [{"id": "film", "kind": "video", "url": "/files/film.webm", "duration_s": 300}]}
+    listing = {"media": [{"id": "film", "kind": "video", "url": "/files/film.webm"}]}  # no duration_s
 
     def serve(route: Any) -> None:
         if route.request.url.split("?")[0].endswith("/api/v1/media"):
@@ -406,6 +406,11 @@ def test_a_video_is_heard_but_muted_while_a_call_is_spoken(hub, tmp_path):
         page.wait_for_selector("body:not(.connecting)", timeout=WAIT_MS)
         page.wait_for_selector("body.has-media #media video.media-item", timeout=WAIT_MS)
         assert page.evaluate("window.jiaohaoBoard.videoMuted()") is True  # no tap yet: no sound at all
+        [item] = page.evaluate("window.jiaohaoBoard.mediaItems()")
+        assert 3.9 < item["duration_s"] < 4.3  # no duration_s from the hub: the film's own length, not 8 s
+        page.evaluate("window.jiaohaoBoardMediaRefresh()")  # the list read again (every 60 s): the length stays
+        [item] = page.evaluate("window.jiaohaoBoard.mediaItems()")
+        assert 3.9 < item["duration_s"] < 4.3
         button = page.locator("#sound")
         if page.evaluate("window.jiaohaoBoard.sound()") != "running":
             button.wait_for(state="visible", timeout=WAIT_MS)

@@ -27,11 +27,15 @@
       var id = m.id, kind = m.kind, url = m.url;
       if ((typeof id !== "string" && typeof id !== "number") || typeof url !== "string" || !url) return;
       if (kind !== "image" && kind !== "video") return;
-      var d = typeof m.duration_s === "number" && isFinite(m.duration_s) ? m.duration_s : DEFAULT_S;
-      out.push({ id: String(id), kind: kind, url: url, duration_s: Math.min(MAX_S, Math.max(MIN_S, d)) });
+      var given = typeof m.duration_s === "number" && isFinite(m.duration_s);
+      var d = given ? m.duration_s : DEFAULT_S;
+      // Without duration_s, a video is on screen for its own length once it is known (as display/media.py).
+      out.push({ id: String(id), kind: kind, url: url, duration_s: clamp(d), given: given });
     });
     return out.slice(0, MAX_ITEMS);
   }
+
+  function clamp(s) { return Math.min(MAX_S, Math.max(MIN_S, s)); }
 
   function slot(items, ms) {  // as display/media.py: each for its time, in turn, by the clock
     var total = items.reduce(function (a, i) { return a + i.duration_s; }, 0);
@@ -86,7 +90,11 @@
           el.loop = true;
           el.playsInline = true;
           el.preload = "auto";
-          el.oncanplay = function () { el.oncanplay = null; resolve(el); };
+          el.oncanplay = function () {
+            el.oncanplay = null;
+            if (!item.given && isFinite(el.duration) && el.duration > 0) item.duration_s = clamp(el.duration);
+            resolve(el);
+          };
         }
         el.onerror = function () { URL.revokeObjectURL(url); reject(new Error("not a" + (item.kind === "image" ? "n image" : " video") + " this browser can show")); };
         el.alt = "";
@@ -118,7 +126,11 @@
         .then(function (body) {
           listed = parse(body);
           var ids = {};
-          listed.forEach(function (i) { ids[i.id] = true; });
+          listed.forEach(function (i) {
+            ids[i.id] = true;
+            // A video already loaded keeps the length it was found to have (the hub sends none).
+            if (!i.given && ready[i.id] && ready[i.id].item.kind === "video") i.duration_s = ready[i.id].item.duration_s;
+          });
           Object.keys(ready).forEach(function (id) {
             if (!ids[id]) {  // gone from the list: off the screen, its memory freed
               if (shown === ready[id]) { box.removeChild(shown.el); shown = null; }

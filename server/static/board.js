@@ -115,7 +115,8 @@
     sound: function () { return speech.state(); },  // "running" once sound may play; "off" with sound=off
     dropEvents: function (n) { dropping = n; },
     media: function () { return media.shown(); },  // the id of the media item on screen, or null
-    videoMuted: function () { return media.muted(); }  // the video on screen muted (null: no video)
+    videoMuted: function () { return media.muted(); },  // the video on screen muted (null: no video)
+    mediaItems: function () { return media.showable(); }  // what rotates, with each one's duration_s
   };
   // The reducer hands back a new state after every event: `state` is always the current one.
   Object.defineProperty(window.jiaohaoBoard, "state", { get: function () { return S; }, enumerable: true });
