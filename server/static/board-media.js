@@ -16,7 +16,7 @@
   "use strict";
 
   var MAX_BYTES = 10 * 1024 * 1024;
-  var MAX_VIDEO_BYTES = 50 * 1024 * 1024;
+  var MAX_VIDEO_BYTES = 64 * 1024 * 1024;  // the hub's own limit for a video (server/media.py)
   var REFRESH_MS = 60000, DEFAULT_S = 8, MIN_S = 3, MAX_S = 300, MAX_ITEMS = 20;
 
   function parse(body) {
