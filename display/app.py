@@ -118,11 +118,14 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         return 1
 
     events: queue.Queue[tuple[str, object]] = queue.Queue()
+    # The time shown is the hub's (its `server_time`) plus monotonic time since, never this Pi's own clock;
+    # flashes and outages are timed on the same line (server/wire/hubtime.py), and so are the videos.
+    hub_time = HubTime()
     video_sound = None
     if opts.media and opts.video_sound:
         from .video import VideoSound
 
-        video_sound = VideoSound(opts.video_volume)
+        video_sound = VideoSound(opts.video_volume, clock=hub_time.timeline)
     announcer = None
     if opts.sound:
         # While a call waits to be spoken or is spoken, a video's sound is silent (the film goes on).
@@ -134,10 +137,7 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
         from .media import MediaLibrary
 
         # Its own threads (the list and files; one per video playing): a call never waits for them.
-        library = MediaLibrary(opts.server, opts.token, sound=video_sound).start()
-    # The time shown is the hub's (its `server_time`) plus monotonic time since, never this Pi's own clock;
-    # flashes and outages are timed on the same line (server/wire/hubtime.py).
-    hub_time = HubTime()
+        library = MediaLibrary(opts.server, opts.token, sound=video_sound, clock=hub_time.timeline).start()
     board = initial(hub_time.timeline())
     calls_seen, last_call_seq, said_connected = 0, 0, False
     # READY after the first frame, then a watchdog ping from every frame: a frozen screen loop stops the

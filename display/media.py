@@ -29,6 +29,8 @@ import math
 import shutil
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -157,8 +159,10 @@ class MediaLibrary:
     video playing); `surface` for the drawer."""
 
     def __init__(self, server: str, token: str, *, refresh_s: float = REFRESH_S, timeout: float = 10.0,
-                 sound: videomod.VideoSound | None = None) -> None:
-        """`sound`: where videos are heard (None: they play silently, as with --no-sound)."""
+                 sound: videomod.VideoSound | None = None, clock: Callable[[], float] = time.time) -> None:
+        """`sound`: where videos are heard (None: they play silently, as with --no-sound). `clock`: the time
+        line that `surface(now)` is given (the board's: the hub's time), by which videos keep time."""
+        self.clock = clock
         self.server = server.rstrip("/")
         self.token = token
         self.refresh_s = refresh_s
@@ -213,8 +217,8 @@ class MediaLibrary:
 
     def _video_frame(self, item: MediaItem, start: float, end: float, now: float, size: tuple[int, int],
                      solo: bool) -> Any:
-        """Under the lock: the picture of the video due now; its player starts with its slot (`now` is the
-        wall clock here: the player paces itself by it). A video alone in the rotation is one player that
+        """Under the lock: the picture of the video due now; its player starts with its slot (`now` is on
+        self.clock's line: the player paces itself by that clock). A video alone in the rotation is one player that
         plays it round and round, without a gap at each slot's edge."""
         key = (item.id, 0.0 if solo else start, size)
         p = self._player
@@ -224,7 +228,7 @@ class MediaLibrary:
             self._stop_player()
             self._player = videomod.VideoPlayer(
                 self._clips[item.id], size, start, math.inf if solo else end, self.sound, name=f"video-{item.id}",
-                on_error=lambda why, item=item: self._video_failed(item, why)).start()
+                on_error=lambda why, item=item: self._video_failed(item, why), clock=self.clock).start()
             self._player_key = key
         return self._player.frame(now)
 

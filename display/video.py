@@ -10,14 +10,16 @@ Threads: a `VideoPlayer` per video slot, with a thread of its own: demux, decode
 DECODE_THREADS of them, without the GIL; not niced: a niced thread that holds the GIL when it is preempted
 would hold up the drawing thread instead), scale to the size fitted in the media region with swscale (one
 thread, without the GIL), and wrap the picture as a pygame Surface (no copy). Each picture goes with the
-wall-clock time it is due into a deque of at most QUEUED; when it is full the oldest is dropped, so the
+time it is due (on the board's time line) into a deque of at most QUEUED; when it is full the oldest is dropped, so the
 decoder never waits for the screen. A picture already late when decoded is dropped before it is scaled
 (the costly part on a Pi): a slow decoder shows fewer pictures, never old ones, and never slows a frame.
 The drawing thread only calls `VideoPlayer.frame(now)`: the newest picture due, or the one it showed last.
 
-Time: the rotation gives each video a slot of wall-clock time (display/media.py). Picture t of the clip is
-due at slot start + t, so two boards side by side show the same picture and a board started mid-slot
-seeks into the clip; a clip shorter than its slot plays again from its start, and the slot's end stops it.
+Time: the rotation gives each video a slot of time (display/media.py) on the board's time line, the hub's
+time (server/wire/hubtime.py; a Pi's own clock may be off). Picture t of the clip is due at slot start + t,
+so two boards side by side show the same picture and a board started mid-slot seeks into the clip; a clip
+shorter than its slot plays again from its start, and the slot's end stops it. When the line steps (the
+hub's first reading moves it from the Pi's clock), a playing film goes on from where it is (STEP_S).
 
 Sound: the audio stream is resampled to the mixer's format and played in CHUNK_S pieces on a mixer channel
 kept for video (`VideoSound`), its first piece when its picture is due. While the announcer has a call to
@@ -54,6 +56,7 @@ LATE_S = 0.1  # a picture decoded later than this after its time is dropped unsc
 CHUNK_S = 0.2  # sound is handed to the mixer in pieces this long
 WAIT_SLICE_S = 0.02  # the player wakes this often while it waits, to feed the sound and to see a stop
 UNWATCHED_S = 2.0  # a player whose pictures nobody asked for this long stops (the region went away)
+STEP_S = 1.0  # a picture this far from its time once playing: the clock's line stepped, the film follows
 
 
 class VideoUnavailable(RuntimeError):
@@ -133,8 +136,10 @@ class VideoSound:
 
     CHANNEL = 0
 
-    def __init__(self, volume: float = 0.5) -> None:
+    def __init__(self, volume: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+        """`clock`: the time line the players' `due` times are on (the board's: the hub's time)."""
         self.volume = max(0.0, min(1.0, volume))
+        self.clock = clock
         self._lock = threading.Lock()
         self._hushed = False
         self._channel: Any = None
@@ -192,7 +197,7 @@ class VideoSound:
             return None
 
     def feed(self, owner: object, pcm: bytes, due: float) -> None:
-        """A piece of `owner`'s sound, in the mixer's format, to be heard from wall-clock time `due` on."""
+        """A piece of `owner`'s sound, in the mixer's format, to be heard from time `due` on (the clock's line)."""
         import pygame
 
         snd = pygame.mixer.Sound(buffer=pcm)
@@ -208,7 +213,7 @@ class VideoSound:
             ch = self._channel
             if ch is None or not self._pending:
                 return
-            now = time.time() if now is None else now
+            now = self.clock() if now is None else now
             if not ch.get_busy():
                 due, snd = self._pending[0]
                 if due > now:
@@ -219,6 +224,12 @@ class VideoSound:
             elif ch.get_queue() is None:
                 ch.queue(self._pending.popleft()[1])
                 self._apply()
+
+    def flush(self, owner: object) -> None:
+        """`owner`'s sound queued so far is dropped (its times are on a line that stepped)."""
+        with self._lock:
+            if self._owner is owner:
+                self._pending.clear()
 
     def stop(self, owner: object) -> None:
         """`owner` has stopped: its sound with it, unless another player has the channel by now."""
@@ -232,12 +243,15 @@ class VideoSound:
 
 
 class VideoPlayer:
-    """One video slot: decodes `clip` in its own thread for wall-clock time [start, end), pictures fitted in
+    """One video slot: decodes `clip` in its own thread for the time [start, end) on `clock`'s line, pictures fitted in
     `box`. `frame(now)` never waits. `on_error(reason)` once if the file turns out not to play."""
 
     def __init__(self, clip: Clip, box: tuple[int, int], start: float, end: float,
                  sound: VideoSound | None = None, on_error: Callable[[str], None] | None = None,
-                 name: str = "video") -> None:
+                 name: str = "video", clock: Callable[[], float] = time.time) -> None:
+        """`start`, `end` and `frame(now)` are on `clock`'s line: the board's is the hub's time (a Pi's own
+        clock may be off), which a first reading from the hub moves; the player follows such a step."""
+        self.clock = clock
         self.clip = clip
         self.box = box
         self.size = fit(clip.width, clip.height, box)
@@ -323,18 +337,18 @@ class VideoPlayer:
             chunk = int(fmt[0] * CHUNK_S) * 2 * fmt[1] if fmt else 0
             pcm, pcm_due = bytearray(), 0.0
             length = self.clip.seconds if self.clip.seconds > 0.2 else 0.0
-            now = time.time()
-            base = self.start_at  # wall-clock time of the clip's time 0 in this pass
+            now = self.clock()
+            base = self.start_at  # the time (on the clock's line) of the clip's time 0 in this pass
             if length:
                 base += ((now - self.start_at) // length) * length if now > self.start_at else 0
             seek = now - base
-            while not self._stop.is_set() and time.time() < self.end_at:
+            while not self._stop.is_set() and self.clock() < self.end_at:
                 if seek > 0.5:  # started late (a board switched on mid-slot): to the keyframe before
                     c.seek(int(seek / v.time_base), stream=v, backward=True)
                 last = 0.0
                 streams = [v] + ([a] if a is not None else [])
                 for packet in c.demux(*streams):
-                    if self._stop.is_set() or time.time() >= self.end_at or self._unwatched():
+                    if self._stop.is_set() or self.clock() >= self.end_at or self._unwatched():
                         return
                     for f in packet.decode():
                         t = f.time
@@ -342,11 +356,19 @@ class VideoPlayer:
                             continue
                         if isinstance(f, av.VideoFrame):
                             last = max(last, t + (float(1 / v.average_rate) if v.average_rate else 0.04))
-                            if not self._picture(f, base + t, scaler):
+                            due, now = base + t, self.clock()
+                            if self.shown and not -STEP_S < due - now < STEP_S:
+                                # The line stepped (the hub's time arrived) or the decoder fell far behind:
+                                # go on from this picture now rather than drop or wait for seconds.
+                                base += now - due
+                                due = now
+                                if self.sound:
+                                    self.sound.flush(self)
+                            if not self._picture(f, due, scaler):
                                 return
                         elif resampler is not None and self.sound is not None:
                             due = base + t
-                            if due < time.time() - LATE_S:
+                            if due < self.clock() - LATE_S:
                                 continue  # before a seek's target, or late: not heard at all
                             if not pcm:
                                 pcm_due = due
@@ -377,12 +399,14 @@ class VideoPlayer:
         """Scales one decoded picture and queues it for `due`; False once the player should stop."""
         import pygame
 
-        if due < time.time() - LATE_S:
+        if due < self.clock() - LATE_S:
             self.dropped += 1
             return True
         if due >= self.end_at:
             return False
-        while (wait := due - LEAD_S - time.time()) > 0:
+        while (wait := due - LEAD_S - self.clock()) > 0:
+            if wait > STEP_S:
+                break  # the line stepped back while waiting: shown now, the next picture follows the step
             if self._stop.wait(min(wait, WAIT_SLICE_S)) or self._unwatched():
                 return False
             if self.sound:

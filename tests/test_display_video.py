@@ -248,6 +248,37 @@ def test_a_player_nobody_watches_stops_and_starts_again_when_asked(clips: dict[s
         hub.close()
 
 
+def test_a_step_of_the_boards_time_line_does_not_stop_the_film(tmp_path: Path) -> None:
+    """The board keeps time by the hub's (server/wire/hubtime.py): its first reading may move the line by
+    hours from the Pi's own clock. A playing film follows, neither dropping every picture nor waiting."""
+    offset = [0.0]
+
+    def clock() -> float:
+        return time.time() + offset[0]
+
+    clip = v.probe(make_clip(tmp_path / "c.webm", (64, 36), 2.0, 10, "vp8", sound=False, noise=False))
+    player = v.VideoPlayer(clip, (64, 36), clock(), float("inf"), clock=clock).start()
+
+    def shows(n: int) -> bool:
+        deadline = time.monotonic() + 20
+        while player.shown < n and player.running and time.monotonic() < deadline:  # a bound, not a timing
+            player.frame(clock())
+            time.sleep(0.02)
+        return player.shown >= n
+
+    try:
+        assert shows(3)
+        for step in (3600.0, -7200.0):  # the hub's time an hour ahead of the Pi's, then an hour behind
+            offset[0] += step
+            assert shows(player.shown + 5), (step, player.shown, player.dropped)
+            assert player.frame(clock()) is not None
+        assert player.error is None
+        assert player.dropped < 50  # it went on from where it was, not through an hour of pictures to drop
+    finally:
+        player.stop()
+        assert player.join(5)
+
+
 def test_the_slot_says_when_a_video_starts_and_ends() -> None:
     items = [m.MediaItem("a", "image", "/a", 5), m.MediaItem("b", "video", "/b", 10)]
     assert m.slot_span(items, 1500 + 7) == (1, 1505, 1515)
