@@ -49,7 +49,9 @@ OFFICE_KEYS: dict[str, tuple[str, ...]] = {
     "counters": ("id", "name", "services", "lanes", "open"),
     "devices": ("id", "role", "token", "counter"),
     "announcements": ("text",),
-    "simulation": ("hours", "arrivals", "no_show_pct"),  # parse_arrivals; arrivals.SERVICE.LANE are ids
+    # parse_arrivals; arrivals.SERVICE.LANE are ids
+    "simulation": ("hours", "arrivals", "no_show_pct", "transfer_pct", "walk_in_pct", "appointments"),
+    "simulation.appointments": ("slots", "per_slot", "missed_pct", "late_pct"),  # per_slot.SERVICE are ids
     "appointments": ("early_minutes", "late_minutes", "only"),
     "alerts": ("wait_minutes", "idle_minutes", "target_wait_minutes", "service_level_pct"),  # issue #10
     "schedule": ("from", "to", "close", "serves", "days"),  # serves.COUNTER are ids
@@ -273,25 +275,55 @@ def _unique(top: Reader, key: str, ids: list[str]) -> None:
 
 
 @dataclass(frozen=True)
+class Bookings:
+    """`[simulation.appointments]`: the bookings a simulated day holds, and what their citizens do."""
+
+    slots: tuple[str, ...]  # "HH:MM", office-local
+    per_slot: dict[str, float]  # service id -> bookings at each slot (fractions: on average)
+    missed_pct: float = 10.0  # never come: the booking becomes a no-show at slot + late_minutes
+    late_pct: float = 5.0  # come after slot + late_minutes: the booking lapses, an ordinary ticket
+
+
+@dataclass(frozen=True)
 class Arrivals:
-    """Citizens per hour, per (service, lane), over the opening hours `hours` (local, whole hours)."""
+    """Citizens per hour, per (service, lane), over the opening hours `hours` (local, whole hours).
+
+    `hours` and `per_hour` are empty when the office file gives no arrivals of its own: then the
+    simulator brings its built-in profile, with the rest of these settings.
+    """
 
     hours: tuple[int, ...]
     per_hour: dict[tuple[str, str], tuple[float, ...]]
     no_show_pct: float | None = None
+    transfer_pct: float | None = None
+    walk_in_pct: float | None = None
+    bookings: Bookings | None = None
 
 
 def load_arrivals(path: str | Path | None, office: Office) -> Arrivals | None:
-    """The office file's `[simulation]` table (docs/configuration.md), or None when it has none."""
+    """The office file's `[simulation]` table (docs/configuration.md), or None when it has none.
+
+    `path` None is the built-in demo office, whose file has one too.
+    """
     if path is None:
-        return None
-    table = read_toml(path, "office file").get("simulation")
+        data = tomllib.loads(resources.files("server").joinpath(DEMO_OFFICE).read_text("utf-8"))
+        source = f"<built-in {DEMO_OFFICE}>"
+    else:
+        data, source = read_toml(path, "office file"), str(path)
+    table = data.get("simulation")
     if table is None:
         return None
     try:
         return parse_arrivals(table, office)
     except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(f"{source}: {e}") from None
+
+
+def _pct(r: Reader, key: str, most: float) -> float | None:
+    value = r.get(key, (int, float), None)
+    if value is not None and not 0 <= value <= most:
+        raise r.fail(key, f"must be from 0 to {most:g} (got {value})")
+    return None if value is None else float(value)
 
 
 def parse_arrivals(table: Any, office: Office) -> Arrivals:
@@ -299,13 +331,16 @@ def parse_arrivals(table: Any, office: Office) -> Arrivals:
         raise ConfigError("simulation: must be a table")
     r = Reader(table, "simulation")
     r.unknown(OFFICE_KEYS["simulation"])
+    no_show, transfer, walk_in = _pct(r, "no_show_pct", 50), _pct(r, "transfer_pct", 50), _pct(r, "walk_in_pct", 50)
+    bookings = _bookings(r.table("appointments"), office) if "appointments" in table else None
+    if "hours" not in table and "arrivals" not in table:
+        return Arrivals((), {}, no_show, transfer, walk_in, bookings)  # the built-in profile
+    if "arrivals" not in table:
+        raise r.fail("arrivals", "is required with simulation.hours (without both, the built-in profile is used)")
     hours = r.get("hours", list)
     if not hours or any(isinstance(h, bool) or not isinstance(h, int) for h in hours) \
             or hours != list(range(hours[0], hours[0] + len(hours))) or not 0 <= hours[0] <= hours[-1] <= 23:
         raise r.fail("hours", f"must be consecutive whole hours from 0 to 23, e.g. [8, 9, 10] (got {hours!r})")
-    no_show = r.get("no_show_pct", (int, float), None)
-    if no_show is not None and not 0 <= no_show <= 50:
-        raise r.fail("no_show_pct", f"must be from 0 to 50 (got {no_show})")
     per_hour: dict[tuple[str, str], tuple[float, ...]] = {}
     arrivals = r.table("arrivals")
     for sid in arrivals.data:
@@ -325,7 +360,31 @@ def parse_arrivals(table: Any, office: Office) -> Arrivals:
             per_hour[(sid, lid)] = tuple(float(n) for n in counts)
     if not per_hour:
         raise r.fail("arrivals", "must list at least one service, e.g. [simulation.arrivals.general]")
-    return Arrivals(tuple(hours), per_hour, None if no_show is None else float(no_show))
+    return Arrivals(tuple(hours), per_hour, no_show, transfer, walk_in, bookings)
+
+
+def _bookings(r: Reader, office: Office) -> Bookings:
+    """[simulation.appointments]: slots, bookings per slot and service, and who is late or never comes."""
+    r.unknown(OFFICE_KEYS["simulation.appointments"])
+    slots = r.get("slots", list, ["08:30", "09:00", "09:30"])
+    for j, slot in enumerate(slots):
+        if not isinstance(slot, str) or not _HHMM.match(slot):
+            raise r.fail(f"slots[{j}]", f"must be a time HH:MM in quotes (got {slot!r})")
+    if len(set(slots)) != len(slots):
+        raise r.fail("slots", f"names a time twice (got {slots!r})")
+    per = r.table("per_slot")
+    per_slot: dict[str, float] = {}
+    for sid in per.data:
+        if office.service(sid) is None:
+            raise per.fail(sid, f"is not a service id (known: {', '.join(s.id for s in office.services)})")
+        n = per.get(sid, (int, float))
+        if not 0 <= n <= 100:
+            raise per.fail(sid, f"must be from 0 to 100 bookings a slot (got {n})")
+        per_slot[sid] = float(n)
+    if not per_slot:
+        raise r.fail("per_slot", "must give at least one service its bookings a slot, e.g. { general = 4 }")
+    missed, late = _pct(r, "missed_pct", 50), _pct(r, "late_pct", 50)
+    return Bookings(tuple(sorted(slots)), per_slot, 10.0 if missed is None else missed, 5.0 if late is None else late)
 
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
