@@ -27,6 +27,21 @@ Messages = list[tuple[str, dict[str, Any]]]
 Idempotency = tuple[str, str, str, str, str]
 
 
+def stamp_seq(change: Change, before: dict[str, Ticket], seq: int) -> tuple[bool, int]:
+    """Number one Change's events as CONTRACT.md's `seq` does: its calls, its queue event, its counters.
+
+    Each call's log row gets the seq of its `call` event, so that the recent calls keep it across
+    a restart. Returns whether the change emits a `queue` event and the seq after its events, which
+    is stored with it. The hub and `jiaohao simulate --db` both number with this, so that a hub
+    started on a simulated history goes on from the right number.
+    """
+    queue_changed = change.queue_changed(before)
+    calls = [e for e in change.events if e.kind in ("called", "recalled")]
+    for k, e in enumerate(calls):
+        e.detail["seq"] = seq + 1 + k
+    return queue_changed, seq + len(change.calls) + int(queue_changed) + len(change.counters)
+
+
 @dataclass
 class Pending:
     """A change decided and applied in memory, waiting for its group commit."""

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from .. import protocol
 from ..clock import HubClock, utcnow
-from ..commit import GroupCommit, Idempotency, Messages, Pending
+from ..commit import GroupCommit, Idempotency, Messages, Pending, stamp_seq
 from ..engine import runtime
 from ..engine.errors import Gone, NotFound, WrongState
 from ..engine.estimate import Estimates
@@ -387,13 +387,7 @@ class HubCore:
             return None
         state = self.engine.state
         before = {tid: state.tickets[tid] for tid in change.tickets if tid in state.tickets}
-        queue_changed = change.queue_changed(before)
-        names = ["call"] * len(change.calls) + ["queue"] * queue_changed + ["counter"] * len(change.counters)
-        # Each call's seq goes into its log row, so the recent calls keep it across a restart.
-        call_events = [e for e in change.events if e.kind in ("called", "recalled")]
-        for k, e in enumerate(call_events):
-            e.detail["seq"] = self.seq + 1 + k
-        seq_after = self.seq + len(names)
+        queue_changed, seq_after = stamp_seq(change, before, self.seq)
         day = state.business_date
         if self._group is None:
             try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from ..commit import stamp_seq
 from ..config import Arrivals
 from ..engine.model import AT_COUNTER, Appointment, Change, Ticket
 from ..engine.office import Office
@@ -82,12 +83,7 @@ class Simulation:
         state = self.engine.state
         if self.store is not None:
             before = {tid: state.tickets[tid] for tid in change.tickets if tid in state.tickets}
-            # The hub's event numbering (CONTRACT.md `seq`), so that a hub started on this database
-            # goes on from the right number.
-            calls = [e for e in change.events if e.kind in ("called", "recalled")]
-            for k, e in enumerate(calls):
-                e.detail["seq"] = self.seq + 1 + k
-            self.seq += len(change.calls) + int(change.queue_changed(before)) + len(change.counters)
+            _, self.seq = stamp_seq(change, before, self.seq)  # the hub's numbering, the same function
             self.batch.append((change, before, state.business_date, self.seq, None))
             if len(self.batch) >= BATCH:
                 self.flush()
