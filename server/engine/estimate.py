@@ -3,8 +3,15 @@
 The open counters are played forward from now: each one, when it becomes free, calls what the
 policy (engine/policy.py) would call, and is busy for the service's recent handling time. A ticket's
 estimated wait is when it is called in that play; `ahead` is how many tickets are called before it by
-counters that could have served it. No new arrivals are assumed, which is why new priority tickets
-can still move a ticket back: so the estimate leans high and is rounded up to the minute.
+counters that could have served it. No new arrivals are assumed, except that tickets of higher lanes
+keep coming as in the last hour (`_priority_stretch`): so the estimate leans high and is rounded up to
+the minute.
+
+The counters busy now free up in the play in the order of their expected rest, but at the times
+the first, second, ... of them are expected to be free when each visit's length varies as the
+service's measured spread says (`_first_free`): the first of twelve busy clerks is free much sooner
+than the visit that is expected to end first, because one of the twelve is nearly always about to
+finish (issue #12, docs/simulate.md).
 
 Probes, one per (service, lane), stand for "a ticket taken now": they are called like any ticket but
 take no time, so they disturb nothing, and give each service's estimate for the board and the kiosk.
@@ -23,9 +30,15 @@ from .model import CounterState, ServiceStat, Status, Ticket
 from .office import Office
 from .policy import NO_STEPS, Candidate, ClockSteps, choose, due_head, next_streak
 
-# What part of its handling time a visit still needs when it already ran longer than usual.
+# What part of its handling time a visit still needs when it already ran longer than usual
+# (the order in which busy counters free up in the play, and far past any spread).
 _OVERRUN_SHARE = 0.25
 _ROUND_TO_S = 60
+# The spread of a service's visits (standard deviation / mean) before it has a measured one, and
+# the most and least a measurement is taken at (a day of identical visits still varies a little).
+DEFAULT_CV, MIN_CV, MAX_CV = 0.5, 0.2, 1.5
+# The printed range is the estimate ± RANGE_Z x that spread (docs/simulate.md: measured best).
+RANGE_Z = 0.9
 # The window over which the higher lanes' arrival rate is measured, and the most of a line's
 # counters that they are assumed to take.
 RECENT_S = 3600.0
@@ -36,20 +49,29 @@ MAX_RHO = 0.5
 class Estimate:
     ahead: int
     wait_s: int | None
+    # The play's time before rounding, and the relative spread its range is made of (DESIGN.md:
+    # "a range, not a promise"). Not part of equality: two estimates are the same estimate when
+    # they say the same to the citizen.
+    raw_s: float | None = field(default=None, compare=False)
+    spread: float = field(default=RANGE_Z * DEFAULT_CV, compare=False)
 
     def range_s(self) -> tuple[int, int] | None:
-        """About ±1/√(n+1) around the estimate (DESIGN.md), whole minutes, never below zero.
+        """The estimate ± `spread` (RANGE_Z x the measured spread of the handling times), whole minutes.
 
         The one place the printed range is made: the kiosk, the ticket page and the simulator all
-        show this. It is at least a minute wide: "0 minutes" would promise that a clerk presses
-        "next" the very second the ticket is taken.
+        show this. Made from the play's time before rounding, so a wait of 20 s is "under 1 min",
+        not the 0-2 min of a minute rounded up first; the low end to the nearest minute, the high
+        end rounded up (people forgive a short wait, not a long one), so the range always holds the
+        estimate rounded up (`wait_s`). At least a minute wide: "0 minutes" would promise that a
+        clerk presses "next" the very second the ticket is taken. `jiaohao simulate` measures how
+        often it holds (docs/simulate.md).
         """
         if self.wait_s is None:
             return None
-        spread = 1 / math.sqrt(self.ahead + 1)
-        low = max(0, math.floor(self.wait_s * (1 - spread) / _ROUND_TO_S) * _ROUND_TO_S)
-        high = math.ceil(self.wait_s * (1 + spread) / _ROUND_TO_S) * _ROUND_TO_S
-        return (low, max(high, low + _ROUND_TO_S))
+        raw = self.wait_s if self.raw_s is None else self.raw_s
+        low = max(0, math.floor(raw * (1 - self.spread) / _ROUND_TO_S + 0.5) * _ROUND_TO_S)
+        high = math.ceil(raw * (1 + self.spread) / _ROUND_TO_S) * _ROUND_TO_S
+        return (low, max(high, self.wait_s, low + _ROUND_TO_S))
 
 
 @dataclass
@@ -86,6 +108,67 @@ def mean_seconds(office: Office, stats: Mapping[str, ServiceStat], service_id: s
         return stat.mean_s
     service = office.service(service_id)
     return (service.default_minutes if service else 8.0) * 60
+
+
+def spread(stats: Mapping[str, ServiceStat], service_id: str) -> float:
+    """The measured spread of a service's visits: standard deviation / mean (DEFAULT_CV before any)."""
+    stat = stats.get(service_id)
+    if stat is None or stat.visits == 0 or stat.var_s2 is None or stat.mean_s <= 0:
+        return DEFAULT_CV
+    return min(max(math.sqrt(stat.var_s2) / stat.mean_s, MIN_CV), MAX_CV)
+
+
+def _survival(x: float, mu: float, sigma: float) -> float:
+    """P(a log-normal visit lasts longer than x)."""
+    if x <= 0:
+        return 1.0
+    return 0.5 * math.erfc((math.log(x) - mu) / (sigma * math.sqrt(2)))
+
+
+# The grid of times on which _first_free counts the counters expected free: 1 s to 16 x the
+# longest expected rest, geometric, interpolated between. 48 points put every time within 2 % of
+# a grid twice as fine, at half the cost (about 0.1 ms for 16 busy counters here).
+_GRID = 48
+
+
+def _first_free(busy: list[tuple[float, float, float, float]]) -> list[float]:
+    """When the busy counters free up in the play: the j-th (in the order given) when j - 1/2 of them are
+    expected to have finished.
+
+    `busy`: (mean, elapsed, spread, expected rest) of each counter's current visit, in the order
+    of their expected rest. Each visit's length is taken as log-normal with that mean and spread,
+    given that it has lasted `elapsed` so far; the expected number of them over by time t is the
+    sum of their chances. Deterministic, and about 50 x the counters of arithmetic: the grid is
+    fixed, never a clock.
+    """
+    if not busy:
+        return []
+    laws = []
+    for mean, elapsed, cv, rest in busy:
+        sigma = math.sqrt(math.log(1 + cv * cv))
+        mu = math.log(mean) - sigma * sigma / 2
+        alive = _survival(elapsed, mu, sigma)
+        # Far past any spread (a visit left open over lunch), the law says nothing useful: the
+        # visit is taken to end about its expected rest from now, as an exponential.
+        laws.append((mu, sigma, elapsed, alive, rest))
+    top = 16 * max(max(b[3] for b in busy), 1.0)
+    ratio = top ** (1 / (_GRID - 1))
+    out: list[float] = []
+    prev_t, prev_n, t, j = 0.0, 0.0, 1.0, 1
+    while j <= len(busy):
+        n = 0.0
+        for mu, sigma, elapsed, alive, rest in laws:
+            if alive < 1e-9:
+                n += 1 - math.exp(-t / max(rest, 1.0))
+            else:
+                n += 1 - _survival(elapsed + t, mu, sigma) / alive
+        while j <= len(busy) and (n >= j - 0.5 or t >= top):
+            want = j - 0.5
+            share = 1.0 if n <= prev_n else min(max((want - prev_n) / (n - prev_n), 0.0), 1.0)
+            out.append(prev_t + share * (t - prev_t))
+            j += 1
+        prev_t, prev_n, t = t, n, t * ratio
+    return out
 
 
 def simulate(
@@ -127,18 +210,32 @@ def simulate(
             eligible[k].append(c.id)
 
     stretch = _priority_stretch(office, _newest_first(tickets), stats, now, eligible)
+    # A line's wait is made of the visits of every service its counters serve: their mean spread.
+    spreads: dict[tuple[str, str], float] = {}
+    by_id = {c.id: c for c in open_counters}
+    for key, mine in eligible.items():
+        served = sorted({sid for cid in mine for sid in by_id[cid].services})
+        cvs = [spread(stats, sid) for sid in served] or [spread(stats, key[0])]
+        spreads[key] = RANGE_Z * sum(cvs) / len(cvs)
 
     heap: list[tuple[float, int, str]] = []
+    busy: list[tuple[float, int, str, float, float, float]] = []
     for idx, c in enumerate(open_counters):
         state = counters[c.id]
-        free_in = 0.0
         current = tickets.get(state.ticket) if state.ticket else None
         if current is not None and current.status in (Status.CALLED, Status.SERVING):
             mean = mean_seconds(office, stats, current.service)
             since = current.started_at or current.called_at or now
             elapsed = (now - since).total_seconds()
-            free_in = max(mean - elapsed, mean * _OVERRUN_SHARE)
-        heapq.heappush(heap, (free_in, idx, c.id))
+            rest = max(mean - elapsed, mean * _OVERRUN_SHARE)
+            busy.append((rest, idx, c.id, mean, max(elapsed, 0.0), spread(stats, current.service)))
+        else:
+            heap.append((0.0, idx, c.id))
+    busy.sort()  # the order of their expected rest (then of the office file): who frees first in the play
+    for (_, idx, cid, *_), free_in in zip(busy, _first_free([(m, e, cv, r) for r, _, _, m, e, cv in busy]),
+                                          strict=True):
+        heap.append((free_in, idx, cid))
+    heapq.heapify(heap)
 
     streak = {c.id: counters[c.id].streak for c in open_counters}
     weights = {lane.id: lane.weight for lane in office.lanes}
@@ -192,11 +289,13 @@ def simulate(
             item.taken = True
             set_head(key)
             ahead = ahead_of[key]
+        line = (item.service, item.lane)
+        raw = t * stretch.get(key, 1.0)  # step 0's key (None, service): an appointment is not stretched
         if item.ticket is None:
-            probes[(item.service, item.lane)] = Estimate(ahead, _round_up(t * stretch[key]))
+            probes[line] = Estimate(ahead, _round_up(raw), raw, spreads[line])
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(t * stretch.get(key, 1.0)))
+        result[item.ticket] = Estimate(ahead, _round_up(raw), raw, spreads.get(line, RANGE_Z * DEFAULT_CV))
         for k in serves[cid]:
             ahead_of[k] += 1
         for sid in due_of[cid]:
@@ -363,7 +462,10 @@ class EstimateCache:
                 theirs = base.eligible.get(pkey, ())
                 if weights.get(pkey[1], 0) > weights.get(t.lane, 0) or not mine.intersection(theirs):
                     continue
-                wait = None if p.wait_s is None else _round_up(p.wait_s + mean / max(1, len(theirs)))
-                ext.probes[pkey] = Estimate(p.ahead + 1, wait)
+                if p.wait_s is None:
+                    ext.probes[pkey] = Estimate(p.ahead + 1, None)
+                    continue
+                raw = (p.wait_s if p.raw_s is None else p.raw_s) + mean / max(1, len(theirs))
+                ext.probes[pkey] = Estimate(p.ahead + 1, _round_up(raw), raw, p.spread)
         self._ext_n = len(self.new)
         return ext

@@ -118,11 +118,14 @@ class Event:
 
 @dataclass(frozen=True)
 class ServiceStat:
-    """Recent handling time of a service: an exponentially weighted mean of finished visits."""
+    """Recent handling time of a service: an exponentially weighted mean of finished visits, and
+    their spread (the exponentially weighted variance, `var_s2`; None for a store written before it
+    was kept: then the default spread, engine/estimate.py DEFAULT_CV)."""
 
     service: str
     mean_s: float
     visits: int
+    var_s2: float | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .errors import Invalid, InvalidRows, NotFound, WrongState
-from .estimate import EstimateCache, Estimates, mean_seconds
+from .estimate import DEFAULT_CV, EstimateCache, Estimates, mean_seconds
 from .model import (
     AT_COUNTER,
     OPEN_STATUSES,
@@ -318,11 +318,14 @@ class QueueEngine:
         seconds = min(max(seconds, MIN_VISIT_S), MAX_VISIT_S)
         old = d.change.stats.get(t.service) or self.state.stats.get(t.service)
         if old is None or old.visits == 0:
-            stat = ServiceStat(t.service, seconds, 1)
+            # One visit says nothing of the spread: start from the default one around it.
+            stat = ServiceStat(t.service, seconds, 1, (DEFAULT_CV * seconds) ** 2)
         else:
-            stat = ServiceStat(
-                t.service, old.mean_s + EWMA_ALPHA * (seconds - old.mean_s), old.visits + 1
-            )
+            # The exponentially weighted variance goes with the mean (its deviation from the old mean).
+            dev = seconds - old.mean_s
+            var = old.var_s2 if old.var_s2 is not None else (DEFAULT_CV * old.mean_s) ** 2
+            stat = ServiceStat(t.service, old.mean_s + EWMA_ALPHA * dev, old.visits + 1,
+                               (1 - EWMA_ALPHA) * (var + EWMA_ALPHA * dev * dev))
         d.change.stats[t.service] = stat
 
     def call_next(self, cid: str, now: datetime, actor: str | None, steps: ClockSteps = NO_STEPS) -> Change:

@@ -120,3 +120,10 @@ def _device_seen(db: Database) -> None:
     # When each device last used its token, so that GET /devices still knows after a restart. Written
     # by the hub's tick at most once a minute per device (server/hub/devices.py), never per request.
     db.execute("CREATE TABLE device_seen (id TEXT PRIMARY KEY, last_seen TEXT NOT NULL)")
+
+
+@migrations(name="0009_handling_spread")
+def _handling_spread(db: Database) -> None:
+    # The spread of each service's handling time (an exponentially weighted variance, s²), which
+    # the wait estimate's range is made from (issue #12). NULL until the next finished visit.
+    db.execute("ALTER TABLE service_stats ADD COLUMN var_s2 REAL")

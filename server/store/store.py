@@ -167,7 +167,7 @@ class Store:
         for r in self.db.query("SELECT service, next_n FROM numbering WHERE business_date = ?", [day]):
             state.numbering[r["service"]] = r["next_n"]
         for r in self.db.query("SELECT * FROM service_stats"):
-            state.stats[r["service"]] = ServiceStat(r["service"], r["mean_s"], r["visits"])
+            state.stats[r["service"]] = ServiceStat(r["service"], r["mean_s"], r["visits"], r["var_s2"])
         rows = list(self.db.query("SELECT max(ord) AS m FROM tickets WHERE business_date = ?", [day]))
         state.next_order = (rows[0]["m"] or 0) + 1
         for r in self.db.query("SELECT * FROM appointments WHERE business_date >= ?", [day]):
@@ -449,9 +449,10 @@ class Store:
             )
         for s in change.stats.values():
             self.writer.execute(
-                "INSERT INTO service_stats (service, mean_s, visits) VALUES (?, ?, ?) "
-                "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits",
-                [s.service, s.mean_s, s.visits],
+                "INSERT INTO service_stats (service, mean_s, visits, var_s2) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(service) DO UPDATE SET mean_s = excluded.mean_s, visits = excluded.visits, "
+                "var_s2 = excluded.var_s2",
+                [s.service, s.mean_s, s.visits, s.var_s2],
             )
         for b in change.appointments.values():
             row = appointment_row(b)
