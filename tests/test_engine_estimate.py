@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from engine_helpers import Driver, small_office
 
 from server.engine.estimate import Estimate
@@ -92,9 +93,12 @@ def test_learned_handling_time_replaces_the_default():
 
 
 def test_range_is_the_estimate_give_or_take_its_spread():
-    # The default spread: 0.9 x 0.5 of the estimate either side; the low end to the nearest minute, the high one up.
-    assert Estimate(0, 600).range_s() == (360, 900)
-    assert Estimate(8, 2400, 2400.0, 0.2).range_s() == (1920, 2880)  # a measured spread of 0.2 / 0.9
+    # The default spread, 0.5 of a visit, x (0.8 + 0.2 / √(n + 1)) either side: the low end to the
+    # nearest minute, the high one up.
+    assert Estimate(0, 600).range_s() == (300, 900)
+    assert Estimate(8, 2460, 2410.0, 0.2 / (0.8 + 0.2 / 3)).range_s() == (1920, 2940)  # ± 20 % with 8 ahead
+    wide, narrow = Estimate(0, 1200, 1200.0, 0.4).range_s(), Estimate(24, 1200, 1200.0, 0.4).range_s()
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]  # a little narrower when many are ahead
     # Made from the play's time before rounding: 65 s is 1-2 min, not the 1-3 of 120 s rounded up first.
     assert Estimate(1, 120, 65.0).range_s() == (60, 120)
     assert Estimate(0, 60, 20.0).range_s() == (0, 60)
@@ -192,3 +196,53 @@ def test_priority_tickets_of_the_last_hour_stretch_a_normal_wait():
     assert e.tickets[t.id] == Estimate(3, 2 * 3 * 600)  # three normal tickets ahead, stretched by 1 / (1 - 0.5)
     d.tick(minutes=61)  # an hour after the seniors came, they no longer count
     assert est(d).tickets[t.id] == Estimate(3, 3 * 600)
+
+
+def _serve(d: Driver, minutes: list[float]) -> None:
+    for m in minutes:
+        d.issue("general")
+        d.next("1")
+        d.start("1")
+        d.tick(seconds=m * 60)
+        d.finish("1")
+
+
+def test_the_spread_of_visits_is_learned_and_sets_the_range():
+    """Visits all alike give a narrow range; visits that vary widely, a wide one (issue #12)."""
+    from server.engine.estimate import spread
+
+    even, uneven = Driver(small_office(counters=ONE_COUNTER)), Driver(small_office(counters=ONE_COUNTER))
+    _serve(even, [10] * 40)
+    _serve(uneven, [4, 16] * 20)  # the same mean, 10 minutes, and a spread of 0.6
+    assert even.engine.mean_seconds("general") == pytest.approx(uneven.engine.mean_seconds("general"), rel=0.05)
+    assert spread(even.engine.state.stats, "general") == 0.2  # the least it is taken at
+    assert 0.5 < spread(uneven.engine.state.stats, "general") < 0.7
+    for d in (even, uneven):
+        for _ in range(4):
+            d.issue("general")
+    narrow = est(even).service("general").range_s()
+    wide = est(uneven).service("general").range_s()
+    assert narrow[1] - narrow[0] < (wide[1] - wide[0]) / 2
+
+
+def test_the_learned_spread_survives_a_restart(tmp_path):
+    from server.store import Store
+
+    store = Store(tmp_path / "j.db")
+    try:
+        d = Driver(small_office(counters=ONE_COUNTER))
+
+        def stored(change):  # as the hub does: commit, then apply
+            state = d.engine.state
+            store.commit(change, {t: state.tickets[t] for t in change.tickets if t in state.tickets},
+                         state.business_date, seq=0)
+            d.engine.apply(change)
+            return change
+
+        d.do = stored  # type: ignore[method-assign]
+        _serve(d, [4, 16] * 5)
+        stat = d.engine.state.stats["general"]
+        again = store.load("2026-11-23").stats["general"]
+        assert again == stat and again.var_s2 is not None and again.var_s2 > 0
+    finally:
+        store.close()

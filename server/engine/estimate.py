@@ -37,8 +37,9 @@ _ROUND_TO_S = 60
 # The spread of a service's visits (standard deviation / mean) before it has a measured one, and
 # the most and least a measurement is taken at (a day of identical visits still varies a little).
 DEFAULT_CV, MIN_CV, MAX_CV = 0.5, 0.2, 1.5
-# The printed range is the estimate ± RANGE_Z x that spread (docs/simulate.md: measured best).
-RANGE_Z = 0.9
+# The printed range is the estimate ± (RANGE_Z + RANGE_Z_FEW / √(n + 1)) x that spread for n ahead
+# (docs/simulate.md: what `jiaohao simulate` measured best).
+RANGE_Z, RANGE_Z_FEW = 0.8, 0.2
 # The window over which the higher lanes' arrival rate is measured, and the most of a line's
 # counters that they are assumed to take.
 RECENT_S = 3600.0
@@ -49,14 +50,14 @@ MAX_RHO = 0.5
 class Estimate:
     ahead: int
     wait_s: int | None
-    # The play's time before rounding, and the relative spread its range is made of (DESIGN.md:
+    # The play's time before rounding, and the spread of the visits its range is made of (DESIGN.md:
     # "a range, not a promise"). Not part of equality: two estimates are the same estimate when
     # they say the same to the citizen.
     raw_s: float | None = field(default=None, compare=False)
-    spread: float = field(default=RANGE_Z * DEFAULT_CV, compare=False)
+    cv: float = field(default=DEFAULT_CV, compare=False)
 
     def range_s(self) -> tuple[int, int] | None:
-        """The estimate ± `spread` (RANGE_Z x the measured spread of the handling times), whole minutes.
+        """The estimate ± (0.8 + 0.2 / √(n + 1)) x `cv` (the measured spread of the visits), whole minutes.
 
         The one place the printed range is made: the kiosk, the ticket page and the simulator all
         show this. Made from the play's time before rounding, so a wait of 20 s is "under 1 min",
@@ -69,8 +70,9 @@ class Estimate:
         if self.wait_s is None:
             return None
         raw = self.wait_s if self.raw_s is None else self.raw_s
-        low = max(0, math.floor(raw * (1 - self.spread) / _ROUND_TO_S + 0.5) * _ROUND_TO_S)
-        high = math.ceil(raw * (1 + self.spread) / _ROUND_TO_S) * _ROUND_TO_S
+        share = self.cv * (RANGE_Z + RANGE_Z_FEW / math.sqrt(self.ahead + 1))
+        low = max(0, math.floor(raw * (1 - share) / _ROUND_TO_S + 0.5) * _ROUND_TO_S)
+        high = math.ceil(raw * (1 + share) / _ROUND_TO_S) * _ROUND_TO_S
         return (low, max(high, self.wait_s, low + _ROUND_TO_S))
 
 
@@ -216,7 +218,7 @@ def simulate(
     for key, mine in eligible.items():
         served = sorted({sid for cid in mine for sid in by_id[cid].services})
         cvs = [spread(stats, sid) for sid in served] or [spread(stats, key[0])]
-        spreads[key] = RANGE_Z * sum(cvs) / len(cvs)
+        spreads[key] = sum(cvs) / len(cvs)
 
     heap: list[tuple[float, int, str]] = []
     busy: list[tuple[float, int, str, float, float, float]] = []
@@ -295,7 +297,7 @@ def simulate(
             probes[line] = Estimate(ahead, _round_up(raw), raw, spreads[line])
             heapq.heappush(heap, (t, idx, cid))
             continue
-        result[item.ticket] = Estimate(ahead, _round_up(raw), raw, spreads.get(line, RANGE_Z * DEFAULT_CV))
+        result[item.ticket] = Estimate(ahead, _round_up(raw), raw, spreads.get(line, DEFAULT_CV))
         for k in serves[cid]:
             ahead_of[k] += 1
         for sid in due_of[cid]:
@@ -466,6 +468,6 @@ class EstimateCache:
                     ext.probes[pkey] = Estimate(p.ahead + 1, None)
                     continue
                 raw = (p.wait_s if p.raw_s is None else p.raw_s) + mean / max(1, len(theirs))
-                ext.probes[pkey] = Estimate(p.ahead + 1, _round_up(raw), raw, p.spread)
+                ext.probes[pkey] = Estimate(p.ahead + 1, _round_up(raw), raw, p.cv)
         self._ext_n = len(self.new)
         return ext
