@@ -1,6 +1,7 @@
 """The printed wait range against the wait that followed, on simulated days (issue #12).
 
-    .venv/bin/python scripts/bench_estimate.py [--seeds 1-16] [--loads 0.7,0.85,0.95] [--offices demo,priority]
+    .venv/bin/python scripts/bench_estimate.py [--seeds 1-16] [--loads 0.85,0.7,0.95] [--offices demo,priority]
+                                               [--z 0.8 --z-few 0.2]
 
 For each office, load and seed: one simulated day (2026-11-02, a Monday) through `server.simulate.run`,
 the office file's [simulation] settings (the demo office books its appointment slots) and the
@@ -12,7 +13,9 @@ the second half (a range is at least a minute wide): the summary counts those ap
 
 "demo" is the built-in demo office, "priority" tests/fixtures/priority_office.toml (three counters
 and one kept for seniors and people with disabilities, strict policy). Nothing here is asserted by a
-test; tests/test_simulate.py asserts the goal on seed 1 of both.
+test; tests/test_simulate.py asserts the goal on seed 1 of both. `--z` and `--z-few` measure other
+ranges, the estimate ± (z + z_few / √(n + 1)) x the measured spread (server/engine/estimate.py
+RANGE_Z, RANGE_Z_FEW): `--z 0 --z-few 2` is about the old ±1/√(n + 1) at a spread of 0.5.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.config import load_arrivals, load_office  # noqa: E402
+from server.engine import estimate  # noqa: E402
 from server.simulate import people, run  # noqa: E402
 
 DAY = date(2026, 11, 2)
@@ -55,10 +59,14 @@ def main() -> None:
     ap.add_argument("--seeds", default="1-16", help="a seed or a range, e.g. 1-16")
     ap.add_argument("--loads", default="0.85,0.7,0.95")
     ap.add_argument("--offices", default="demo,priority")
+    ap.add_argument("--z", type=float, default=estimate.RANGE_Z)
+    ap.add_argument("--z-few", type=float, default=estimate.RANGE_Z_FEW)
     args = ap.parse_args()
+    estimate.RANGE_Z, estimate.RANGE_Z_FEW = args.z, args.z_few
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    print(f"commit {commit}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
+    print(f"commit {commit}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+          f"range ± ({args.z} + {args.z_few} / √(n + 1)) x spread\n")
     print("| office | load | seed | tickets | within % | below % | above % | median width s | median wait s | goal |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     summary = []

@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from .up import up
 
-    return up(args.db, args.port, args.out)
+    return up(args.db, args.port, args.out, history=not args.no_history)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -135,6 +135,8 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--db", metavar="FILE", default="jiaohao-demo.db", help="database (default: ./jiaohao-demo.db)")
     u.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"hub port (default: {DEFAULT_PORT})")
     u.add_argument("--out", metavar="DIR", default="out", help="the simulated kiosk's tickets (default: ./out)")
+    u.add_argument("--no-history", action="store_true",
+                   help="start a new database empty, without two weeks of simulated history for the reports")
     u.set_defaults(func=_up)
 
     us = sub.add_parser("user", help="staff accounts for the counter console")

@@ -2,7 +2,10 @@
 
 The hub; a simulated kiosk (mock pins, a `sim:` printer writing ESC/POS bytes to a file, each ticket
 also kept as a PNG) whose buttons are pressed by typing their number and Enter here; and the TV
-board, in a window when there is a desktop, else as a PNG redrawn after every call.
+board, in a window when there is a desktop, else as a PNG redrawn after every call. The first time
+(no database yet), the two weeks of weekdays before today are simulated into the database first
+(`jiaohao simulate`, seed 1), so that a newcomer's /reports have something to show; today's queue
+starts empty.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 KIOSK_FILE = Path(__file__).resolve().parent.parent / "firmware_config" / "kiosk.example.toml"
+# The history written the first time: two weeks of weekdays, about a second each to simulate.
+HISTORY_DAYS = 10
 BUTTONS = ["綜合業務 general", "快速案件 quick", "網路預約報到 appointment", "樂齡 seniors", "愛心 priority"]
 
 
@@ -102,10 +109,38 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def up(db: str, port: int, out: str = "out") -> int:
+def write_history(db: str, days: int = HISTORY_DAYS) -> str | None:
+    """Simulated weekdays before today into a database that does not exist yet; what was written, or None.
+
+    The demo office as `jiaohao serve` runs it (no --config), the office file's [simulation]
+    settings, seed 1: the same history for everyone who starts on the same day.
+    """
+    if days <= 0 or Path(db).exists():
+        return None
+    from .config import load_arrivals, load_office
+    from .simulate import business_days, default_first_day, run
+    from .store import Store
+
+    office = load_office(None)
+    dates = business_days(default_first_day(office, days, datetime.now(UTC)), days)
+    store = Store(db)
+    try:
+        fig = run(office, dates, 1, load_arrivals(None, office), None, store)
+    finally:
+        store.close()
+    return f"{len(dates)} simulated weekdays, {dates[0]} to {dates[-1]}: {fig['tickets']} tickets"
+
+
+def up(db: str, port: int, out: str = "out", history: bool = True) -> int:
     base = f"http://127.0.0.1:{port}"
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Taipei")).date()  # the demo office's day
+    since = today - timedelta(days=14)
     cli = [sys.executable, "-m", "server.cli"]
     procs: list[subprocess.Popen[bytes]] = []
+    if history and not Path(db).exists():
+        print(f"First start: simulating the two weeks before today into {db} for /reports "
+              "(about ten seconds; --no-history skips it) ...", flush=True)
+        print(f"  history: {write_history(db)}", flush=True)
     hub = subprocess.Popen([*cli, "serve", "--db", db, "--port", str(port)], preexec_fn=_die_with_parent)
     procs.append(hub)
     try:
@@ -146,6 +181,10 @@ def up(db: str, port: int, out: str = "out") -> int:
         print(f"  call the next number:  curl -X POST -H 'Authorization: Bearer demo-counter-3-token' "
               f"{base}/api/v1/counters/3/next")
         print(f"  what phones see:       {base}/status")
+        print(f"  the reports:           {base}/reports, as an admin made by: jiaohao user add NAME --role admin "
+              f"--db {db}")
+        print(f"                         or: curl -H 'Authorization: Bearer demo-admin-token' "
+              f"'{base}/api/v1/reports/waits?from={since}&to={today}'")
         print("  not yet here:          LED counter signs and the board in a browser (issue #4).")
         print("Ctrl-C stops everything.")
         sys.stdout.flush()

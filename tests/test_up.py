@@ -16,8 +16,9 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(tmp_path / "demo.db"),
-                             "--port", str(port), "--out", str(tmp_path / "out")], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+                             "--port", str(port), "--out", str(tmp_path / "out"), "--no-history"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            bufsize=1)
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 60
@@ -29,6 +30,7 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
                 break
         out = "".join(lines)
         assert "jiaohao is up with the demo office" in out and f"127.0.0.1:{port}" in out
+        assert "First start" not in out  # --no-history: the database starts empty
         status = requests.get(f"http://127.0.0.1:{port}/api/v1/public/status", timeout=5).json()
         assert status["office"]["zh-TW"] == "臺中市南屯區戶政事務所"
         # A newcomer presses key 4 (樂齡) and gets a ticket the hub knows, kept as a PNG.
@@ -67,3 +69,62 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
             proc.wait(10)
         proc.stdin.close()
         proc.stdout.close()
+
+
+def _start_up(db, port: int, out_dir) -> tuple[subprocess.Popen, str]:
+    """`jiaohao up` until it says it is up (no screen: the board draws to a PNG); its output so far."""
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(db), "--port", str(port),
+                             "--out", str(out_dir)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line, "jiaohao up exited early: " + "".join(lines)
+        lines.append(line)
+        if line.startswith("Ctrl-C stops everything"):
+            break
+    return proc, "".join(lines)
+
+
+def _stop_up(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    proc.stdin.close()
+    proc.stdout.close()
+
+
+def test_up_starts_with_two_weeks_of_history_the_first_time(tmp_path, monkeypatch):
+    """A newcomer's /reports are not empty: the weekdays before today are simulated into the new database."""
+    import re
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    db, port = tmp_path / "demo.db", free_port()
+    proc, out = _start_up(db, port, tmp_path / "out")
+    try:
+        m = re.search(r"history: 10 simulated weekdays, (\S+) to (\S+): (\d+) tickets", out)
+        assert m, out
+        admin = {"Authorization": "Bearer demo-admin-token"}
+        base = f"http://127.0.0.1:{port}/api/v1"
+        waits = requests.get(f"{base}/reports/waits?from={m[1]}&to={m[2]}", headers=admin, timeout=30).json()
+        issued = sum(s["issued"] for s in waits["services"])
+        assert issued > 5000 and issued <= int(m[3])  # walk-ins have no number: not in the waits report
+        assert {s["service"] for s in waits["services"]} >= {"general", "quick", "appointment"}
+        # Today's queue is not simulated: it starts empty, numbered from the first number.
+        state = requests.get(f"{base}/state", headers=admin, timeout=10).json()
+        assert all(s["waiting"] == 0 for s in state["services"])
+        assert all(c["ticket"] is None for c in state["counters"]) and state["recent_calls"] == []
+    finally:
+        _stop_up(proc)
+    # The second time the database is there: nothing is simulated again, and the history is kept.
+    proc, out = _start_up(db, free_port(), tmp_path / "out")
+    try:
+        assert "First start" not in out and "history:" not in out
+    finally:
+        _stop_up(proc)

@@ -55,6 +55,14 @@ def _p90(ordered: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
 
 
+# How many were ahead of a ticket when it was issued: the share inside the range, per group.
+AHEAD_GROUPS = ("0", "1-2", "3-9", "10+")
+
+
+def _ahead_group(ahead: int) -> str:
+    return "0" if ahead == 0 else "1-2" if ahead <= 2 else "3-9" if ahead <= 9 else "10+"
+
+
 def _pct(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
@@ -69,6 +77,7 @@ def figures(office: Office, seed: int, days: list[Day], profile: Arrivals) -> di
     served = {c.id: 0 for c in office.counters}
     no_shows = {c.id: 0 for c in office.counters}
     after_slot: list[float] = []
+    by_ahead = {group: [0, 0] for group in AHEAD_GROUPS}  # tickets, inside their range
     per_day = []
     for day in days:
         day_waits = []
@@ -85,6 +94,9 @@ def figures(office: Office, seed: int, days: list[Day], profile: Arrivals) -> di
                 if issued and issued.range_s and issued.estimate_s is not None:
                     low, high = issued.range_s
                     within += low <= wait <= high
+                    group = by_ahead[_ahead_group(issued.ahead)]
+                    group[0] += 1
+                    group[1] += low <= wait <= high
                     below += wait < low
                     above += wait > high
                     errors.append(abs(issued.estimate_s - wait))
@@ -143,6 +155,8 @@ def figures(office: Office, seed: int, days: list[Day], profile: Arrivals) -> di
             "above_range_pct": _pct(above, rated),
             "median_abs_error_s": round(statistics.median(errors)) if errors else None,
             "median_range_width_s": round(statistics.median(widths)) if widths else None,
+            "by_ahead": {group: {"tickets": n, "within_range_pct": _pct(inside, n)}
+                         for group, (n, inside) in by_ahead.items()},
         },
         "counters": {cid: {"open": span[cid] > 0, "served": served[cid], "no_shows": no_shows[cid],
                            "busy_pct": _pct(round(busy[cid]), round(span[cid]))} for cid in busy},
@@ -187,6 +201,8 @@ def table(fig: dict[str, Any]) -> str:
         f"printed range held for {e['within_range_pct']} % of {e['tickets']} tickets "
         f"(waited less: {e['below_range_pct']} %, longer: {e['above_range_pct']} %); "
         f"median error {mins(e['median_abs_error_s'])} min, median range width {mins(e['median_range_width_s'])} min",
+        "held, by how many were ahead: " + ", ".join(f"{g}: {v['within_range_pct']} % of {v['tickets']}"
+                                                     for g, v in e["by_ahead"].items()),
         "",
         f"{'counter':<8} {'served':>7} {'no-shows':>9} {'busy %':>7}",
     ]
