@@ -34,6 +34,7 @@ RUNTIME = {
     "display.sign_bus.SignError": "a sign's serial port failed: opened again every 2 s",
     "server.wire.shapes.WireError": "a peer sent JSON without an id: the board reads the state again",
     "display.media.MediaRefused": "a media file the board will not show: skipped, with one log line",
+    "display.video.VideoUnavailable": "PyAV is missing (32-bit Pi OS): videos are skipped, said once in the log",
 }
 
 
