@@ -77,6 +77,11 @@ def test_report_pages_pass_axe_and_carry_labelled_svg_charts(floor):
                 labelled = svg.get_attribute("aria-labelledby").split()
                 assert page.locator(f"#{labelled[0]}").text_content() == svg.locator("title").text_content()
                 assert svg.bounding_box()["height"] > 50  # drawn, not an empty box
+            if path == "/reports/satisfaction":  # a small line per counter and clerk, labelled, drawn
+                spark = page.locator("tr[data-counter='3'] td.spark svg[role=img]")
+                assert "3號綜合櫃台" in spark.locator("title").text_content()
+                assert spark.bounding_box()["width"] > 100 and spark.bounding_box()["height"] > 30
+                assert page.locator("tr[data-clerk] td.spark svg[role=img]").count() >= 1
         # The export links download what the API gives.
         page.goto(url + "/reports/clerks")
         with page.expect_download() as dl:
@@ -104,6 +109,27 @@ def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(flo
     assert "下載 CSV" not in first and "登出" not in first  # no navigation on paper
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=30, check=True).stdout
     assert "595.92 x 842.88 pts" in info or "595 x 842 pts" in info  # A4
+
+
+def test_satisfaction_prints_each_counters_growth_and_small_line_on_page_one(floor, tmp_path):
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
+    url, month = floor.url, this_month()
+    with browser() as b:
+        page = b.new_page(viewport=DESK, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.goto(f"{url}/reports/satisfaction?month={month}")
+        page.emulate_media(media="print")
+        assert page.locator("td.spark svg").first.is_visible()  # the small lines are printed, not hidden
+        pdf = tmp_path / "satisfaction.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
+                           text=True, timeout=30, check=True).stdout
+    assert "服務滿意度" in first and f"{int(month[:4]) - 1911}年" in first
+    assert "各櫃台" in first and "3號綜合" in first and "較上月" in first
+    assert "100.0 %" in first  # counter 3's one rating, 很滿意
+    assert "登出" not in first
 
 
 def test_the_floor_on_a_phone(floor):

@@ -38,8 +38,9 @@ def _waits(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
 def _satisfaction(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
     month = args[0]
     first, last = month_days(month)
-    months = h.ratings_by_month(month_days(satisfaction.first_month(month))[0], last)
-    return satisfaction.satisfaction_report(h.ratings(first, last), months, month)
+    since = month_days(satisfaction.first_month(month))[0]
+    return satisfaction.satisfaction_report(h.ratings(first, last), h.ratings_by_month(since, last), month,
+                                            h.ratings_by_month_per_group(since, last))
 
 
 def _day(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
