@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,8 @@ class History:
         self._shared = shared
         self._db: Database | None = None
         self._lock = threading.Lock()
+        # What reports keep of settled days, which never change (server/reports/settled.py).
+        self.memo: dict[str, Any] = {}
 
     @contextmanager
     def _reading(self) -> Iterator[Database]:
@@ -95,6 +98,24 @@ class History:
             "t.transferred_from, CASE WHEN t.transferred_from IS NULL THEN t.called_at ELSE "
             "(SELECT min(e.at) FROM events e WHERE e.ticket = t.id AND e.kind = 'called') END AS first_called_at "
             "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0)", [first, last])
+
+    def settled_days(self, first: str, last: str) -> set[str]:
+        """The business days of the range whose tickets can no longer change.
+
+        A day is settled once a later business day has an event (the hub closes a day before it does
+        anything on the next: every ticket still open is then closed) and none of its tickets is
+        waiting, called or serving. Days without tickets (weekends) count too: nothing can be added
+        to a day that is over.
+        """
+        newest = self.rows("SELECT max(business_date) FROM events")[0][0]
+        if newest is None or newest <= first:
+            return set()
+        open_days = {d for (d,) in self.rows(
+            "SELECT DISTINCT business_date FROM tickets WHERE status IN ('waiting', 'called', 'serving') "
+            "AND business_date BETWEEN ? AND ?", [first, last])}
+        a, b = date.fromisoformat(first), min(date.fromisoformat(last), date.fromisoformat(newest) - timedelta(days=1))
+        days = ((a + timedelta(days=k)).isoformat() for k in range((b - a).days + 1))
+        return {d for d in days if d not in open_days}
 
     def ratings_by_month(self, first: str, last: str) -> list[tuple[str, int, int]]:
         """(YYYY-MM, ratings, satisfied: score 3 or 4) for each month of the range that has ratings."""
