@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from browser import axe_violations, browser
 from conftest import ADMIN, KIOSK, ROOT, counter_auth
 
 PHONE = {"width": 390, "height": 844}
+PAPER_OUT = {"state": "error", "code": "paper_out", "message": {"zh-TW": "出票機缺紙", "en": "Out of paper"}}
 DESK = {"width": 1280, "height": 900}
 
 
@@ -145,6 +147,74 @@ def test_the_floor_on_a_phone(floor):
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
         violations = axe_violations(page)
         assert violations == [], [(v["id"], v["help"]) for v in violations]
+
+
+def test_the_floor_page_is_drawn_anew_when_the_hub_pushes(floor):
+    url = floor.url
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.wait_for_selector("#floor[data-live=socket]", timeout=10000)
+        drawn = []
+        page.on("request", lambda r: drawn.append(r.url) if r.url.endswith("/supervisor/floor") else None)
+        quick = page.locator("#floor tr:has-text('快速案件') td.n").first
+        before = int(quick.inner_text())
+        requests.post(url + "/api/v1/tickets", json={"service": "quick"}, headers=KIOSK, timeout=10)
+        requests.post(url + "/api/v1/devices/self/status", headers=KIOSK, timeout=10, json=PAPER_OUT)
+        # While the socket is up the page does not poll (it would every 15 s): only a push draws this.
+        page.wait_for_selector("ul.alerts li.error:has-text('出票機缺紙')", timeout=10000)
+        assert int(quick.inner_text()) == before + 1 and drawn
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_floor_page_polls_while_its_socket_is_down(floor):
+    url = floor.url
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="zh-TW")
+        page.route_web_socket(re.compile(r"/socket\.io/"), lambda ws: ws.close())  # the socket never comes up
+        page.clock.install()
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        assert page.locator("#floor").get_attribute("data-live") == "polling"
+        requests.post(url + "/api/v1/devices/self/status", headers=KIOSK, timeout=10, json=PAPER_OUT)
+        assert page.locator("ul.alerts li.error").count() == 0
+        page.clock.run_for(16000)  # past the 15 s of the poll
+        page.wait_for_selector("ul.alerts li.error:has-text('出票機缺紙')", timeout=10000)
+
+
+def test_the_console_shows_alerts_the_hub_pushes_over_its_socket(floor):
+    alert = {"kind": "idle_counter", "level": "warn", "counter": "4",
+             "message": {"zh-TW": "4號綜合櫃台閒置 12 分鐘，仍有 3 人等候", "en": "Counter 4 idle 12 min while 3 wait"}}
+    joined = []
+
+    def through(ws):  # the real hub's socket, with one frame more from it, as after 12 idle minutes
+        server = ws.connect_to_server()
+
+        def from_hub(message):
+            ws.send(message)
+            if isinstance(message, str) and message.startswith("40"):
+                joined.append(ws)  # the namespace is joined: the console listens now
+
+        server.on_message(from_hub)
+        ws.on_message(server.send)
+
+    with browser() as b:
+        page = b.new_page(viewport={"width": 400, "height": 300}, locale="zh-TW")
+        page.route("**/console/api/alerts", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"alerts": []})))  # not by polling
+        page.route_web_socket(re.compile(r"/socket\.io/"), through)
+        log_in(page, floor.url, "amy", "3")
+        page.wait_for_url(floor.url + "/console")
+        for _ in range(200):
+            if joined:
+                break
+            page.wait_for_timeout(50)
+        assert joined and page.locator("#alerts").inner_text() == ""
+        joined[-1].send("42" + json.dumps(["floor", {"at": "2026-11-23T02:00:00+00:00",
+                                                      "business_date": "2026-11-23", "alerts": [alert]}]))
+        page.wait_for_selector("#alerts:has-text('閒置 12 分鐘')", timeout=10000)
+        assert axe_violations(page) == []
 
 
 def test_a_clerk_is_refused_the_reports(floor):
