@@ -106,7 +106,7 @@ def _report_page(name: str) -> Callable[[], Any]:
         except JiaohaoError as e:
             return render_template("reports_base.html", title=report.title, period="", period_en="",
                                    error=e.message, **_common()), e.status
-        data = report.build(h.history, h.office, args)
+        data = h.read_history(lambda history, office: report.build(history, office, args))
         if fmt != "json":
             return download(data, name, args, fmt)
         period = report.period(args)

@@ -133,3 +133,25 @@ def test_the_oldest_kept_day_goes_first():
     days.put("Asia/Taipei", "2026-01-08", Parts())
     assert len(days) == 3 and days.get("Asia/Taipei", "2026-01-06") is None
     assert days.get("Asia/Taipei", "2026-01-05") is not None and days.get("Asia/Kolkata", "2026-01-05") is None
+
+
+def test_warming_keeps_the_year_so_a_years_report_reads_only_what_is_not_settled(db, office, monkeypatch):
+    from server.app import create_app
+
+    clock = FakeClock(datetime(2026, 11, 5, 1, 0, tzinfo=UTC))
+    app = create_app(office, db, clock=clock)
+    hub = app.extensions["jiaohao"]
+    try:
+        h = hub.history
+        kept = hub.warm_reports()
+        # 400 days back from today, but for the last generated day: no later day has begun yet.
+        assert kept == 398 and settled.kept(h).get(office.timezone, "2026-11-04") is None
+        reads: list[tuple[str, str]] = []
+        real = h.wait_rows
+        monkeypatch.setattr(h, "wait_rows", lambda a, b: reads.append((a, b)) or real(a, b))
+        first, last = "2025-11-05", "2026-11-04"
+        fast = app.test_client().get(f"/api/v1/reports/waits?from={first}&to={last}", headers=ADMIN).get_json()
+        assert reads == [(last, last)]
+        assert fast == waits_report(real(first, last), office, first, last)
+    finally:
+        hub.store.close()

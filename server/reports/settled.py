@@ -23,11 +23,15 @@ from zoneinfo import ZoneInfo
 
 from ..engine.office import Office
 from ..store import History
+from .periods import MAX_RANGE_DAYS
 from .waits import Parts, assemble, key_length, parts
 
-# Days kept, the oldest read first out: about 30 KB a day of 800 tickets, so at most ~25 MB.
+# Days kept, the least recently read first out: about 25 KB a business day of 800 tickets (a busy
+# year is 9 MB), so at most ~20 MB.
 MAX_DAYS = 800
 DAY = 5  # the business date in History.WAIT_COLUMNS
+CHUNK_DAYS = 31
+ONE = timedelta(days=1)
 
 
 class SettledDays:
@@ -92,15 +96,37 @@ def waits_report(history: History, office: Office, first: str, last: str) -> dic
             missing.append(day)
         else:
             total.add(p)
-    if missing:
+    for chunk in _chunks(missing):
         rows_by_day: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        wanted = set(missing)
-        for row in history.wait_rows(missing[0], missing[-1]):
-            if row[DAY] in wanted:
-                rows_by_day[row[DAY]].append(row)
-        for day in missing:
-            p = parts(rows_by_day.get(day, []), tz, key_length(tz, day, day))
+        for row in history.wait_rows(chunk[0], chunk[-1]):
+            rows_by_day[row[DAY]].append(row)
+        for day in chunk:
+            p = parts(rows_by_day.pop(day, []), tz, key_length(tz, day, day))
             total.add(p)
             if day in settled:
                 cache.put(zone, day, p)
     return assemble(total, office, first, last)
+
+
+def _chunks(days: list[str]) -> list[list[str]]:
+    """Runs of consecutive days, at most CHUNK_DAYS long: one read each, so that a cold year is never
+    all in memory at once as rows (a busy year's rows are over 100 MB as Python tuples)."""
+    out: list[list[str]] = []
+    for day in days:
+        if out and len(out[-1]) < CHUNK_DAYS and date.fromisoformat(day) - date.fromisoformat(out[-1][-1]) == ONE:
+            out[-1].append(day)
+        else:
+            out.append([day])
+    return out
+
+
+def warm(history: History, office: Office, today: str) -> int:
+    """Keep the settled days of the longest range a report may ask for, up to today: how many are kept then.
+
+    `jiaohao serve` does this once, a while after it starts and on the reports' own thread, so that the
+    first year's report after a restart is as quick as the next.
+    """
+    last = date.fromisoformat(today) - ONE
+    first = last - timedelta(days=MAX_RANGE_DAYS - 2)
+    waits_report(history, office, first.isoformat(), last.isoformat())
+    return len(kept(history))
