@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -155,3 +156,33 @@ def test_warming_keeps_the_year_so_a_years_report_reads_only_what_is_not_settled
         assert fast == waits_report(real(first, last), office, first, last)
     finally:
         hub.store.close()
+
+
+def test_every_report_is_read_through_the_reports_offload(office, tmp_path):
+    """`jiaohao serve` gives the hub a thread of its own for reports: every report's reads go there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.app import create_app
+    from server.hub import Hub
+    from server.store import Store
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="reports")
+    threads: list[str] = []
+
+    def offload(fn):
+        def run():
+            threads.append(threading.current_thread().name)
+            return fn()
+        return pool.submit(run).result()
+
+    store = Store(tmp_path / "hub.db")
+    hub = Hub(office, store, clock=FakeClock(), report_offload=offload)
+    client = create_app(office, hub=hub).test_client()
+    try:
+        for path in ("clerks?month=2026-11", "waits?from=2026-11-01&to=2026-11-30", "satisfaction?month=2026-11",
+                     "day?date=2026-11-23", "appointments?date=2026-11-23", "clerks?month=2026-11&format=xlsx"):
+            assert client.get(f"/api/v1/reports/{path}", headers=ADMIN).status_code == 200, path
+        assert len(threads) == 6 and all(t.startswith("reports") for t in threads)
+    finally:
+        store.close()
+        pool.shutdown()
