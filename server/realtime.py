@@ -89,7 +89,11 @@ def init_realtime(app: Flask, hub: Hub, async_mode: str) -> SocketIO:
             join_room(room)
             alone = room not in floor_sids.values()
             floor_sids[sid] = room
-            view = hub.floor()
+            try:
+                view = hub.floor()
+            except Exception:  # the floor is an extra: never a reason to refuse the console its socket
+                log.exception("could not read the floor")
+                return
             data = view if room == FLOOR_ROOM else clerk_floor(view)
             emit("floor", data)
             if alone:
