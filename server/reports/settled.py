@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +31,7 @@ from .waits import Parts, assemble, key_length, parts
 # Days kept, the least recently read first out: about 25 KB a business day of 800 tickets (a busy
 # year is 9 MB), so at most ~20 MB.
 MAX_DAYS = 800
-DAY = 5  # the business date in History.WAIT_COLUMNS
+_day = itemgetter(5)  # the business date in History.WAIT_COLUMNS
 CHUNK_DAYS = 31
 ONE = timedelta(days=1)
 
@@ -97,9 +99,10 @@ def waits_report(history: History, office: Office, first: str, last: str) -> dic
         else:
             total.add(p)
     for chunk in _chunks(missing):
-        rows_by_day: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in history.wait_rows(chunk[0], chunk[-1]):
-            rows_by_day[row[DAY]].append(row)
+        # The rows come by business date (History.wait_rows): split in runs by C, not row by row.
+        rows_by_day: dict[str, list[tuple[Any, ...]]] = {}
+        for d, rows in groupby(history.wait_rows(chunk[0], chunk[-1]), _day):
+            rows_by_day.setdefault(d, []).extend(rows)
         for day in chunk:
             p = parts(rows_by_day.pop(day, []), tz, key_length(tz, day, day))
             total.add(p)

@@ -88,7 +88,8 @@ class History:
         `origin` is the service it was issued in (a transferred ticket's first), `issued_minute` its
         issue to the minute with the offset (`2026-11-23T01:05+00:00`), `wait_s` the seconds to its
         first call (a transfer's `called_at` is its second), `handling_s` start to finish. The
-        seconds are computed by SQLite: a year is 120,000 rows.
+        seconds are computed by SQLite: a year is 120,000 rows. By business date (the index's
+        order: no sort).
         """
         return self.rows(
             "SELECT coalesce(transferred_from, service), service, lane, status, "
@@ -97,7 +98,8 @@ class History:
             "SELECT t.business_date, t.service, t.lane, t.status, t.issued_at, t.started_at, t.finished_at, "
             "t.transferred_from, CASE WHEN t.transferred_from IS NULL THEN t.called_at ELSE "
             "(SELECT min(e.at) FROM events e WHERE e.ticket = t.id AND e.kind = 'called') END AS first_called_at "
-            "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0)", [first, last])
+            "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0) ORDER BY business_date",
+            [first, last])
 
     def settled_days(self, first: str, last: str) -> set[str]:
         """The business days of the range whose tickets can no longer change.
