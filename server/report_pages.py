@@ -46,6 +46,7 @@ def init_report_pages(app: Flask) -> None:
     app.add_template_filter(_mmss, "mmss")
     app.add_template_filter(lambda v: "—" if v is None else f"{v:.1f} %", "pct")
     app.add_template_filter(lambda v: "—" if v is None else f"{v:+.1f} 個百分點 pts", "pts")
+    app.add_template_filter(lambda v: "—" if v is None else f"{v:+.1f} %", "growth")  # a growth rate: signed
     app.add_template_filter(lambda v: " ".join(OUTCOMES.get(v, (v, v))), "outcome")
 
 

@@ -78,21 +78,23 @@ def trend(title: str, labels: Sequence[str], values: Sequence[float | None], tar
           unit: str = "%", low: float = 0, high: float = 100) -> str:
     """A line over months (gaps where there is no value), square markers, a dashed target line."""
     slot = 46
-    width = max(360, 60 + slot * len(labels))
+    # The target's label goes right of the plot, where no point or value can cover it.
+    plot_right = max(360, 60 + slot * len(labels)) - 6
+    width = plot_right + (110 if target is not None else 6)
     height, top, bottom = 240, 20, 200
 
     def y(v: float) -> float:
         return bottom - (bottom - top) * (v - low) / (high - low)
 
-    body = [f'<line x1="44" y1="{bottom}" x2="{width - 6}" y2="{bottom}" stroke="#000"/>',
+    body = [f'<line x1="44" y1="{bottom}" x2="{plot_right}" y2="{bottom}" stroke="#000"/>',
             f'<line x1="44" y1="{top}" x2="44" y2="{bottom}" stroke="#000"/>']
     for tick in (low, (low + high) / 2, high):
         body.append(f'<text x="40" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end" fill="#000">'
                     f'{_fmt(tick)}{escape(unit)}</text>')
     if target is not None:
-        body.append(f'<line x1="44" y1="{y(target):.1f}" x2="{width - 6}" y2="{y(target):.1f}" stroke="#000" '
+        body.append(f'<line x1="44" y1="{y(target):.1f}" x2="{plot_right}" y2="{y(target):.1f}" stroke="#000" '
                     f'stroke-dasharray="6 4"/>')
-        body.append(f'<text x="{width - 8}" y="{y(target) - 4:.1f}" font-size="11" text-anchor="end" fill="#000">'
+        body.append(f'<text x="{plot_right + 4}" y="{y(target) + 4:.1f}" font-size="11" fill="#000">'
                     f'目標 target {_fmt(target)}{escape(unit)}</text>')
     points: list[str] = []
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
