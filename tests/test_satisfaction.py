@@ -202,3 +202,17 @@ def test_only_id_and_mobile_numbers_are_masked():
     # Not an ID: a ticket number, a longer run, a year, a short number.
     for kept in ("A023 叫號太快", "XA1234567890", "民國115年", "等了 25 分鐘", "櫃台3很好", "0912345"):
         assert masked(kept) == kept
+
+
+def test_a_small_line_reads_in_grayscale():
+    import re
+
+    from server.reports.charts import spark
+
+    svg = spark("3號綜合櫃台：滿意比率", ["9月", "10月", "11月", "12月"], [95.0, 80.0, None, 92.5], 90, low=70)
+    assert re.match(r'<svg [^>]*role="img" [^>]*width="\d+" height="50"', svg)  # its own size, in a table cell
+    squares = re.findall(r'<rect [^>]*fill="(#000|#fff)"', svg)
+    assert squares == ["#000", "#fff", "#000"]  # met, not met, (no ratings: no square), met
+    assert svg.count("<polyline") == 1  # 9月-10月; the month without ratings breaks the line
+    assert 'stroke-dasharray' in svg and ">92.5</text>" in svg  # the target, and the last value written
+    assert "<desc" in svg and "9月: 95%; 10月: 80%; 11月: —; 12月: 92.5%; 目標 target 90%" in svg

@@ -26,8 +26,8 @@ def _frame(width: int, height: int, title: str, desc: str, body: list[str], fixe
 
 
 def _describe(labels: Sequence[str], values: Sequence[float | None], unit: str) -> str:
-    return "; ".join(f"{label}: {'—' if v is None else _fmt(v)}{unit}" for label, v in zip(labels, values,
-                                                                                            strict=True))
+    return "; ".join(f"{label}: {'—' if v is None else _fmt(v) + unit}" for label, v in zip(labels, values,
+                                                                                              strict=True))
 
 
 def _fmt(v: float) -> str:
