@@ -355,7 +355,7 @@ def appointments_report() -> Any:
     day = _date_arg()
     if day is None:
         day, _ = current_hub().appointments(None)
-    return jsonify(report(current_hub().history, day, current_hub().office))
+    return jsonify(current_hub().read_history(lambda history, office: report(history, day, office)))
 
 
 def _date_arg() -> str | None:

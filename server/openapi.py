@@ -231,6 +231,13 @@ def _report_paths() -> dict[str, Any]:
                                "called_within_15_min_pct": _NUM, "no_show_pct": _NUM, "transfer_pct": _NUM,
                                "median_handling_s": _INT}}
     growth = {"type": "object", "properties": {"pts": _NUM, "growth_pct": _NUM}}
+
+    def group(key: str) -> dict[str, Any]:
+        """A counter's or clerk's row of the satisfaction report: the month, and its own trend and growth."""
+        return {"type": "object", "required": [key, "ratings", "satisfied_pct", "met", "mom", "yoy", "trend"],
+                "properties": {key: {"type": ["string", "null"]}, "ratings": {"type": "integer"},
+                               "satisfied_pct": _NUM, "met": {"type": "boolean"}, "mom": growth, "yoy": growth,
+                               "trend": {"type": "array", "items": {"type": "object"}}}}
     return {
         "/reports/clerks": _report(
             "The month's ranking of clerks by points (計點), with handling times", [_MONTH_Q],
@@ -252,6 +259,8 @@ def _report_paths() -> dict[str, Any]:
              "properties": {"month": {"type": "string"}, "ratings": {"type": "integer"},
                             "satisfied_pct": _NUM, "target_pct": {"type": "integer"},
                             "trend": {"type": "array", "items": {"type": "object"}}, "mom": growth, "yoy": growth,
+                            "by_counter": {"type": "array", "items": group("counter")},
+                            "by_clerk": {"type": "array", "items": group("clerk")},
                             "comments": {"type": "array", "items": {"type": "object"}}}}),
         "/reports/day": _report(
             "The day's visits per counter, for the secretary's review (業務督導表)", [_day_q("date")],

@@ -17,7 +17,7 @@ def answer(hub: Hub, name: str, query: Mapping[str, str]) -> Response:
     report = REPORTS[name]
     args = report.parse(query)
     fmt = parse_format(query.get("format"))
-    data = report.build(hub.history, hub.office, args)
+    data = hub.read_history(lambda history, office: report.build(history, office, args))
     if fmt == "json":
         return jsonify(data)
     return download(data, report.name, args, fmt)

@@ -46,6 +46,7 @@ def init_report_pages(app: Flask) -> None:
     app.add_template_filter(_mmss, "mmss")
     app.add_template_filter(lambda v: "—" if v is None else f"{v:.1f} %", "pct")
     app.add_template_filter(lambda v: "—" if v is None else f"{v:+.1f} 個百分點 pts", "pts")
+    app.add_template_filter(lambda v: "—" if v is None else f"{v:+.1f} %", "growth")  # a growth rate: signed
     app.add_template_filter(lambda v: " ".join(OUTCOMES.get(v, (v, v))), "outcome")
 
 
@@ -106,7 +107,7 @@ def _report_page(name: str) -> Callable[[], Any]:
         except JiaohaoError as e:
             return render_template("reports_base.html", title=report.title, period="", period_en="",
                                    error=e.message, **_common()), e.status
-        data = report.build(h.history, h.office, args)
+        data = h.read_history(lambda history, office: report.build(history, office, args))
         if fmt != "json":
             return download(data, name, args, fmt)
         period = report.period(args)

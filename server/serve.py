@@ -30,6 +30,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
 from .wire.sdnotify import notifier  # noqa: E402
 
 TICK_S = 5.0
+WARM_AFTER_S = 20.0  # then the reports' thread reads the settled days a year's report needs (hub/reports.py)
 log = logging.getLogger("jiaohao.http")
 
 # What pywsgi refuses before the application sees the request, in the API's own error shape.
@@ -132,8 +133,10 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
         # Password hashes get a pool of their own: a storm of logins queues there, never in front of a commit,
         # and takes at most one of the two cores of a Raspberry Pi.
         logins = gevent.threadpool.ThreadPool(1)
+        # Reports read months of the log on a thread of their own, one at a time: the loop goes on answering.
+        reports = gevent.threadpool.ThreadPool(1)
         hub = Hub(office, store, group_commit=True, offload=gevent.get_hub().threadpool.apply,
-                  hash_offload=logins.apply)
+                  hash_offload=logins.apply, report_offload=reports.apply)
         app = create_app(office, hub=hub, async_mode="gevent")
     except (sqlite3.Error, StorageUnavailable, OSError) as e:
         # One line, not a traceback: a corrupt file, a read-only file, a full disk (CONTRACT.md).
@@ -172,6 +175,16 @@ def serve(config: str | None, db: str, host: str, port: int) -> int:
             notify.ping()
 
     gevent.spawn(ticker)
+
+    def warm_reports() -> None:
+        try:
+            kept = hub.warm_reports()
+            logging.getLogger("jiaohao.reports").info("kept %d settled days for the reports", kept)
+        except Exception:
+            logging.getLogger("jiaohao.reports").exception("could not read the settled days ahead")
+
+    # Once boards and kiosks have reconnected, not while they do: off the loop, on the reports' thread.
+    gevent.spawn_later(WARM_AFTER_S, warm_reports)
     base = f"http://{host}:{port}"
     print(f"jiaohao hub ready: {office.name.zh} / {office.name.en}")
     print(f"  API:            {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from browser import axe_violations, browser
 from conftest import ADMIN, KIOSK, ROOT, counter_auth
 
 PHONE = {"width": 390, "height": 844}
+PAPER_OUT = {"state": "error", "code": "paper_out", "message": {"zh-TW": "出票機缺紙", "en": "Out of paper"}}
 DESK = {"width": 1280, "height": 900}
 
 
@@ -77,6 +79,11 @@ def test_report_pages_pass_axe_and_carry_labelled_svg_charts(floor):
                 labelled = svg.get_attribute("aria-labelledby").split()
                 assert page.locator(f"#{labelled[0]}").text_content() == svg.locator("title").text_content()
                 assert svg.bounding_box()["height"] > 50  # drawn, not an empty box
+            if path == "/reports/satisfaction":  # a small line per counter and clerk, labelled, drawn
+                spark = page.locator("tr[data-counter='3'] td.spark svg[role=img]")
+                assert "3號綜合櫃台" in spark.locator("title").text_content()
+                assert spark.bounding_box()["width"] > 100 and spark.bounding_box()["height"] > 30
+                assert page.locator("tr[data-clerk] td.spark svg[role=img]").count() >= 1
         # The export links download what the API gives.
         page.goto(url + "/reports/clerks")
         with page.expect_download() as dl:
@@ -106,6 +113,27 @@ def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(flo
     assert "595.92 x 842.88 pts" in info or "595 x 842 pts" in info  # A4
 
 
+def test_satisfaction_prints_each_counters_growth_and_small_line_on_page_one(floor, tmp_path):
+    if not shutil.which("pdftotext"):
+        pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
+    url, month = floor.url, this_month()
+    with browser() as b:
+        page = b.new_page(viewport=DESK, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.goto(f"{url}/reports/satisfaction?month={month}")
+        page.emulate_media(media="print")
+        assert page.locator("td.spark svg").first.is_visible()  # the small lines are printed, not hidden
+        pdf = tmp_path / "satisfaction.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
+                           text=True, timeout=30, check=True).stdout
+    assert "服務滿意度" in first and f"{int(month[:4]) - 1911}年" in first
+    assert "各櫃台" in first and "3號綜合" in first and "較上月" in first
+    assert "100.0 %" in first  # counter 3's one rating, 很滿意
+    assert "登出" not in first
+
+
 def test_the_floor_on_a_phone(floor):
     url = floor.url
     paper_out = {"state": "error", "code": "paper_out", "message": {"zh-TW": "出票機缺紙", "en": "Out of paper"}}
@@ -121,6 +149,74 @@ def test_the_floor_on_a_phone(floor):
         assert violations == [], [(v["id"], v["help"]) for v in violations]
 
 
+def test_the_floor_page_is_drawn_anew_when_the_hub_pushes(floor):
+    url = floor.url
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="zh-TW")
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        page.wait_for_selector("#floor[data-live=socket]", timeout=10000)
+        drawn = []
+        page.on("request", lambda r: drawn.append(r.url) if r.url.endswith("/supervisor/floor") else None)
+        quick = page.locator("#floor tr:has-text('快速案件') td.n").first
+        before = int(quick.inner_text())
+        requests.post(url + "/api/v1/tickets", json={"service": "quick"}, headers=KIOSK, timeout=10)
+        requests.post(url + "/api/v1/devices/self/status", headers=KIOSK, timeout=10, json=PAPER_OUT)
+        # While the socket is up the page does not poll (it would every 15 s): only a push draws this.
+        page.wait_for_selector("ul.alerts li.error:has-text('出票機缺紙')", timeout=10000)
+        assert int(quick.inner_text()) == before + 1 and drawn
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_floor_page_polls_while_its_socket_is_down(floor):
+    url = floor.url
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="zh-TW")
+        page.route_web_socket(re.compile(r"/socket\.io/"), lambda ws: ws.close())  # the socket never comes up
+        page.clock.install()
+        log_in(page, url, "boss")
+        page.wait_for_url(url + "/supervisor")
+        assert page.locator("#floor").get_attribute("data-live") == "polling"
+        requests.post(url + "/api/v1/devices/self/status", headers=KIOSK, timeout=10, json=PAPER_OUT)
+        assert page.locator("ul.alerts li.error").count() == 0
+        page.clock.run_for(16000)  # past the 15 s of the poll
+        page.wait_for_selector("ul.alerts li.error:has-text('出票機缺紙')", timeout=10000)
+
+
+def test_the_console_shows_alerts_the_hub_pushes_over_its_socket(floor):
+    alert = {"kind": "idle_counter", "level": "warn", "counter": "4",
+             "message": {"zh-TW": "4號綜合櫃台閒置 12 分鐘，仍有 3 人等候", "en": "Counter 4 idle 12 min while 3 wait"}}
+    joined = []
+
+    def through(ws):  # the real hub's socket, with one frame more from it, as after 12 idle minutes
+        server = ws.connect_to_server()
+
+        def from_hub(message):
+            ws.send(message)
+            if isinstance(message, str) and message.startswith("40"):
+                joined.append(ws)  # the namespace is joined: the console listens now
+
+        server.on_message(from_hub)
+        ws.on_message(server.send)
+
+    with browser() as b:
+        page = b.new_page(viewport={"width": 400, "height": 300}, locale="zh-TW")
+        page.route("**/console/api/alerts", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"alerts": []})))  # not by polling
+        page.route_web_socket(re.compile(r"/socket\.io/"), through)
+        log_in(page, floor.url, "amy", "3")
+        page.wait_for_url(floor.url + "/console")
+        for _ in range(200):
+            if joined:
+                break
+            page.wait_for_timeout(50)
+        assert joined and page.locator("#alerts").inner_text() == ""
+        joined[-1].send("42" + json.dumps(["floor", {"at": "2026-11-23T02:00:00+00:00",
+                                                      "business_date": "2026-11-23", "alerts": [alert]}]))
+        page.wait_for_selector("#alerts:has-text('閒置 12 分鐘')", timeout=10000)
+        assert axe_violations(page) == []
+
+
 def test_a_clerk_is_refused_the_reports(floor):
     with browser() as b:
         page = b.new_page(viewport=DESK, locale="zh-TW")
@@ -130,12 +226,14 @@ def test_a_clerk_is_refused_the_reports(floor):
         assert r.status == 403 and "沒有權限" in page.content()
 
 
-def test_the_console_shows_the_floors_alerts(floor):
+def test_the_console_reads_the_floors_alerts_while_its_socket_is_down(floor):
     alert = {"kind": "long_wait", "level": "warn", "service": "general",
              "message": {"zh-TW": "綜合業務：已有民眾等候 41 分鐘", "en": "General: somebody has waited 41 min"}}
     with browser() as b:
         page = b.new_page(viewport={"width": 400, "height": 300}, locale="zh-TW")
-        # What the hub says after 41 minutes, without waiting 41 minutes.
+        # The socket never comes up (it would push the hub's own alerts: none yet) ...
+        page.route_web_socket(re.compile(r"/socket\.io/"), lambda ws: ws.close())
+        # ... and what the hub says after 41 minutes, without waiting 41 minutes.
         page.route("**/console/api/alerts", lambda route: route.fulfill(
             status=200, content_type="application/json", body=json.dumps({"alerts": [alert]})))
         log_in(page, floor.url, "amy", "3")

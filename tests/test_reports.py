@@ -222,7 +222,7 @@ def test_satisfaction_trend_month_on_month_and_year_on_year(office, tmp_path):
         summary = list(book.worksheets[0].values)
         assert summary[0][:5] == ("group", "id", "ratings", "satisfied", "satisfied_pct")
         assert summary[1][:5] == ("office", None, 10, 9, 90)
-        assert [ws.title for ws in book.worksheets] == ["satisfaction", "trend", "comments"]
+        assert [ws.title for ws in book.worksheets] == ["satisfaction", "trend", "comments", "trend_by_group"]
     finally:
         hub.store.close()
 

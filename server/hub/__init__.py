@@ -11,6 +11,7 @@ file holds them all:
     appointments.py  bookings, check-in, what the console and status page show of them
     media_files.py   images and videos for the boards
     floor.py         the supervisor's live floor
+    reports.py       reports, read from the History off the event loop
 
 Every area is a class on top of `HubCore` and sees its state; `Hub` puts them together. The order
 of the bases matters only for the reader: no two areas define the same method
@@ -26,11 +27,12 @@ from .devices import Devices
 from .floor import Floor
 from .media_files import MediaFiles
 from .office import OfficeRuntime
+from .reports import Reports
 from .satisfaction import Satisfaction
 from .staff import Staff
 
 __all__ = ["Hub", "HubCore", "utcnow"]
 
 
-class Hub(OfficeRuntime, Devices, Staff, Satisfaction, Appointments, MediaFiles, Floor):
+class Hub(OfficeRuntime, Devices, Staff, Satisfaction, Appointments, MediaFiles, Floor, Reports):
     """The hub's façade: see server/hub/core.py for the order of every change."""

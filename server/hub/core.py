@@ -76,11 +76,13 @@ class HubCore:
         offload: Callable[[Callable[[], None]], Any] | None = None,
         monotonic: Callable[[], float] | None = None,
         hash_offload: Callable[[Callable[[], Any]], Any] | None = None,
+        report_offload: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
         """`clock`: the wall clock. Its steps are found against `monotonic`, by default the system's
         when the wall clock is the real one; a test that moves the wall clock by hand gives its own.
         `hash_offload(fn)` runs a password hash off the event loop and returns its result (serve
-        gives a small thread pool of its own, so a login storm never holds up a commit)."""
+        gives a small thread pool of its own, so a login storm never holds up a commit); `report_offload(fn)`
+        likewise runs a report's reads (server/hub/reports.py)."""
         self.file_office = office  # what the office file said at start; self.office is the office now
         self.store = store
         if monotonic is None and clock is utcnow:
@@ -89,6 +91,7 @@ class HubCore:
         self.lock = threading.RLock()
         self._new_id = new_id
         self._hash_offload = hash_offload or (lambda fn: fn())
+        self._report_offload = report_offload or (lambda fn: fn())
         self.listeners: list[Listener] = []
         # Called (user, session id) when sessions end: logout (that session), an account disabled or its
         # password reset (user, None). The sockets opened with them are closed (server/realtime.py).

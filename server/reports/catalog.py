@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine.office import Office
 from ..store import History
-from . import clerks, day, satisfaction, waits
+from . import clerks, day, satisfaction, settled, waits
 from .export import Sheets
 from .periods import month_days, parse_day, parse_month, parse_range, roc_date, roc_month, roc_range
 
@@ -32,14 +32,15 @@ def _clerks(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]
 
 
 def _waits(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
-    return waits.waits_report(h.wait_rows(*args), office, *args)
+    return settled.waits_report(h, office, *args)
 
 
 def _satisfaction(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:
     month = args[0]
     first, last = month_days(month)
-    months = h.ratings_by_month(month_days(satisfaction.first_month(month))[0], last)
-    return satisfaction.satisfaction_report(h.ratings(first, last), months, month)
+    since = month_days(satisfaction.first_month(month))[0]
+    return satisfaction.satisfaction_report(h.ratings(first, last), h.ratings_by_month(since, last), month,
+                                            h.ratings_by_month_per_group(since, last))
 
 
 def _day(h: History, office: Office, args: tuple[str, ...]) -> dict[str, Any]:

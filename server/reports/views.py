@@ -32,14 +32,38 @@ def extras(name: str, report: dict[str, Any], office: Office) -> dict[str, Any]:
             "waits": charts.bars("各時段等候中位數（分） Median wait by hour (min)", labels, waits, " 分"),
         }, "heat": heat_grid(report["heatmap"])}
     if name == "satisfaction":
-        trend = report["trend"]
-        values = [t["satisfied_pct"] for t in trend]
-        low = min([v for v in values if v is not None] + [report["target_pct"]])
-        return {"charts": {"trend": charts.trend(
-            f"滿意比率趨勢 Satisfied, {roc_month(add_months(report['month'], -11))}–{roc_month(report['month'])}",
-            [f"{int(t['month'][5:])}月" for t in trend], values, report["target_pct"],
-            low=max(0, (int(low) // 10) * 10 - 10), high=100)}}
+        return satisfaction_charts(report, office)
     return {"charts": {}}
+
+
+def satisfaction_charts(report: dict[str, Any], office: Office) -> dict[str, Any]:
+    """The office's trend, and a small line per counter and clerk on one shared scale (small multiples)."""
+    trend = report["trend"]
+    labels = [f"{int(t['month'][5:])}月" for t in trend]
+    values = [t["satisfied_pct"] for t in trend]
+    span = f"{roc_month(add_months(report['month'], -11))}–{roc_month(report['month'])}"
+    target = report["target_pct"]
+
+    def floor_of(vs: list[float | None]) -> float:
+        return max(0, (int(min([v for v in vs if v is not None] + [target])) // 10) * 10 - 10)
+
+    # The office's chart on its own scale (as before); every small line on one scale of them all.
+    low = floor_of(values)
+    small = floor_of([t["satisfied_pct"] for key in ("by_counter", "by_clerk") for g in report[key]
+                      for t in g["trend"]])
+
+    def name(key: str, g: dict[str, Any]) -> str:
+        if key == "by_clerk":
+            return f"承辦員 {clerk_label(g['clerk'])} Clerk {clerk_label(g['clerk'])}"
+        counter = office.counter(g["counter"]) if g["counter"] else None
+        return f"{counter.name.zh} {counter.name.en}" if counter else f"櫃台 Counter {g['counter'] or '—'}"
+
+    sparks = {key: [charts.spark(f"{name(key, g)}：滿意比率 Satisfied, {span}", labels,
+                                 [t["satisfied_pct"] for t in g["trend"]], target, low=small)
+                    for g in report[key]] for key in ("by_counter", "by_clerk")}
+    return {"charts": {"trend": charts.trend(f"滿意比率趨勢 Satisfied, {span}", labels, values, target, low=low,
+                                             high=100)},
+            "sparks": sparks}
 
 
 def heat_grid(cells: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,8 @@ class History:
         self._shared = shared
         self._db: Database | None = None
         self._lock = threading.Lock()
+        # What reports keep of settled days, which never change (server/reports/settled.py).
+        self.memo: dict[str, Any] = {}
 
     @contextmanager
     def _reading(self) -> Iterator[Database]:
@@ -85,7 +88,8 @@ class History:
         `origin` is the service it was issued in (a transferred ticket's first), `issued_minute` its
         issue to the minute with the offset (`2026-11-23T01:05+00:00`), `wait_s` the seconds to its
         first call (a transfer's `called_at` is its second), `handling_s` start to finish. The
-        seconds are computed by SQLite: a year is 120,000 rows.
+        seconds are computed by SQLite: a year is 120,000 rows. By business date (the index's
+        order: no sort).
         """
         return self.rows(
             "SELECT coalesce(transferred_from, service), service, lane, status, "
@@ -94,13 +98,42 @@ class History:
             "SELECT t.business_date, t.service, t.lane, t.status, t.issued_at, t.started_at, t.finished_at, "
             "t.transferred_from, CASE WHEN t.transferred_from IS NULL THEN t.called_at ELSE "
             "(SELECT min(e.at) FROM events e WHERE e.ticket = t.id AND e.kind = 'called') END AS first_called_at "
-            "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0)", [first, last])
+            "FROM tickets t WHERE t.business_date BETWEEN ? AND ? AND t.walk_in = 0) ORDER BY business_date",
+            [first, last])
+
+    def settled_days(self, first: str, last: str) -> set[str]:
+        """The business days of the range whose tickets can no longer change.
+
+        A day is settled once a later business day has an event (the hub closes a day before it does
+        anything on the next: every ticket still open is then closed) and none of its tickets is
+        waiting, called or serving. Days without tickets (weekends) count too: nothing can be added
+        to a day that is over.
+        """
+        newest = self.rows("SELECT max(business_date) FROM events")[0][0]
+        if newest is None or newest <= first:
+            return set()
+        open_days = {d for (d,) in self.rows(
+            "SELECT DISTINCT business_date FROM tickets WHERE status IN ('waiting', 'called', 'serving') "
+            "AND business_date BETWEEN ? AND ?", [first, last])}
+        a, b = date.fromisoformat(first), min(date.fromisoformat(last), date.fromisoformat(newest) - timedelta(days=1))
+        days = ((a + timedelta(days=k)).isoformat() for k in range((b - a).days + 1))
+        return {d for d in days if d not in open_days}
 
     def ratings_by_month(self, first: str, last: str) -> list[tuple[str, int, int]]:
         """(YYYY-MM, ratings, satisfied: score 3 or 4) for each month of the range that has ratings."""
         return [(m, n, ok) for m, n, ok in self.rows(
             "SELECT substr(business_date, 1, 7), count(*), sum(score >= 3) FROM ratings "
             "WHERE business_date BETWEEN ? AND ? GROUP BY 1 ORDER BY 1", [first, last])]
+
+    def ratings_by_month_per_group(self, first: str, last: str) -> list[tuple[str, str, str | None, int, int]]:
+        """(YYYY-MM, counter, clerk, ratings, satisfied) for each month, counter and clerk with ratings.
+
+        Summed in SQL like ratings_by_month: thirteen months of each counter's and clerk's trend are a
+        few hundred rows, not the 40,000 ratings behind them.
+        """
+        return [(m, counter, clerk or None, n, ok) for m, counter, clerk, n, ok in self.rows(
+            "SELECT substr(business_date, 1, 7), counter, clerk, count(*), sum(score >= 3) FROM ratings "
+            "WHERE business_date BETWEEN ? AND ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", [first, last])]
 
     def ratings(self, first: str, last: str) -> list[dict[str, Any]]:
         """Satisfaction ratings of the range, oldest first."""

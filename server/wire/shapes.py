@@ -20,7 +20,7 @@ from .text import Text
 # Every Socket.IO event the hub emits (CONTRACT.md, docs/api.md). `state` is the snapshot sent on
 # connect; the others go to every connected client. `seq` counts only call, queue and counter
 # (`device`, `announcements` and `hub` carry none).
-EVENTS = ("state", "call", "queue", "counter", "device", "announcements", "hub")
+EVENTS = ("state", "call", "queue", "counter", "device", "announcements", "hub", "floor")
 SEQ_EVENTS = ("call", "queue", "counter")
 
 
