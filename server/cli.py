@@ -40,6 +40,17 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _can_ask() -> bool:
+    """Whether getpass can ask without echoing: a terminal, on standard input or the process's own."""
+    if sys.stdin.isatty():
+        return True
+    try:
+        open("/dev/tty").close()  # noqa: SIM115 (only whether it opens)
+    except OSError:
+        return False
+    return True
+
+
 def _user(args: argparse.Namespace) -> int:
     import getpass
 
@@ -49,8 +60,16 @@ def _user(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
+        if not _can_ask():
+            raise UsageError("no terminal to ask for the password on; to pipe one in, use --password-stdin; "
+                             "nothing was changed")
+        try:
+            password = getpass.getpass(f"password for {args.name}: ")
+            again = getpass.getpass("again: ")
+        except EOFError:  # no terminal to ask on (a pipe, a script): say how, not a traceback
+            raise UsageError("no password was typed (standard input ended); to pipe one in, use "
+                             "--password-stdin; nothing was changed") from None
+        if again != password:
             raise UsageError("the two passwords differ; nothing was changed")
     # Not exclusive: adding a clerk must work while the hub runs on the same database.
     store = Store(args.db, exclusive=False)

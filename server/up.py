@@ -185,7 +185,9 @@ def up(db: str, port: int, out: str = "out", history: bool = True) -> int:
               f"--db {db}")
         print(f"                         or: curl -H 'Authorization: Bearer demo-admin-token' "
               f"'{base}/api/v1/reports/waits?from={since}&to={today}'")
-        print("  not yet here:          LED counter signs and the board in a browser (issue #4).")
+        print(f"  the board in a browser: {base}/board?token=demo-display-lobby-token")
+        print(f"  staff pages:           {base}/login (the counter console), {base}/admin, {base}/supervisor "
+              "(the same accounts)")
         print("Ctrl-C stops everything.")
         sys.stdout.flush()
         if kiosk is not None:

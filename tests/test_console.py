@@ -95,3 +95,17 @@ def test_user_add_cli(tmp_path):
     assert short.returncode == 1 and "at least 10" in short.stderr
     bad_role = run("clerk09", "--role", "boss", stdin="long enough pw\n")
     assert bad_role.returncode == 1
+
+
+def test_user_add_cli_without_a_terminal_says_so_in_one_line(tmp_path):
+    # A script that pipes the password in without --password-stdin: one line naming the option, not a
+    # traceback of getpass, and no account (start_new_session: no controlling terminal, as under cron).
+    db = tmp_path / "hub.db"
+    r = subprocess.run([sys.executable, "-m", "server.cli", "user", "add", "clerk10", "--role", "clerk", "--db",
+                        str(db)], cwd=ROOT, input="long enough pw\n", capture_output=True, text=True, timeout=30,
+                       start_new_session=True)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "--password-stdin" in r.stderr, r.stderr
+    ok = subprocess.run([sys.executable, "-m", "server.cli", "user", "add", "clerk10", "--role", "clerk", "--db",
+                         str(db), "--password-stdin"], cwd=ROOT, input="long enough pw\n", capture_output=True,
+                        text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr  # nothing was added by the refused one

@@ -139,6 +139,9 @@ def test_the_library_shows_only_images_that_decode_and_says_why_the_others_not(
     hub.listing = {"media": []}
     lib.refresh()
     assert lib.showable() == [] and lib.surface(0, (320, 240)) is None
+    kept = lib._dir  # the refused film's private directory (its file is gone already)
+    lib.stop()
+    assert kept is not None and not kept.exists() and lib._dir is None  # nothing left behind in /tmp
 
 
 def test_a_new_size_is_prepared_in_the_background_not_in_the_frame(hub: FakeHub) -> None:
@@ -151,6 +154,8 @@ def test_a_new_size_is_prepared_in_the_background_not_in_the_frame(hub: FakeHub)
     lib.refresh()
     s = lib.surface(0, (640, 480))
     assert s is not None and s.get_size() == (640, 360)
+    lib.stop()
+    assert lib._dir is None
 
 
 class Fixed:

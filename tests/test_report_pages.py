@@ -91,6 +91,9 @@ def test_every_report_page_renders_in_the_roc_calendar(client, staff, clock):
         r = client.get(path)
         page = r.get_data(as_text=True)
         assert r.status_code == 200 and text in page, path
+    # The index has no period: its English title ends without a dangling comma ("Reports,").
+    assert '<span lang="en">Reports</span></h1>' in client.get("/reports").get_data(as_text=True)
+    assert "Waiting times, " in client.get("/reports/waits?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     assert "謝謝" in client.get("/reports/satisfaction?month=2026-11").get_data(as_text=True)
     waits = client.get("/reports/waits?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
     assert "9時" in waits and "星期一 Mon" in waits

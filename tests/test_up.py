@@ -31,6 +31,9 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
         out = "".join(lines)
         assert "jiaohao is up with the demo office" in out and f"127.0.0.1:{port}" in out
         assert "First start" not in out  # --no-history: the database starts empty
+        # Every part it says is there is there: the web board's address, not "not yet here".
+        assert f"http://127.0.0.1:{port}/board?token=demo-display-lobby-token" in out and "not yet here" not in out
+        assert "jiaohao user add" in out and f"http://127.0.0.1:{port}/admin" in out
         status = requests.get(f"http://127.0.0.1:{port}/api/v1/public/status", timeout=5).json()
         assert status["office"]["zh-TW"] == "臺中市南屯區戶政事務所"
         # A newcomer presses key 4 (樂齡) and gets a ticket the hub knows, kept as a PNG.
