@@ -104,7 +104,9 @@ def body() -> dict[str, Any]:
 
 
 def field(data: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = data.get(name, default)
+    value = data.get(name)
+    if value is None:  # absent or null: an optional field takes its default ("lane": null is the normal lane)
+        value = default
     if value is None:
         raise Malformed(f"'{name}' is required. 缺少欄位 {name}。", code="missing_field")
     if not isinstance(value, str) or not value:

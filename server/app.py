@@ -15,7 +15,7 @@ from . import __version__
 from .engine.errors import InvalidRows, JiaohaoError
 from .engine.office import Office
 from .hub import Hub, utcnow
-from .store import DatabaseError, StorageUnavailable, Store, storage_message
+from .store import DatabaseError, StorageUnavailable, Store, is_disk_error, storage_message
 
 log = logging.getLogger("jiaohao.app")
 MAX_BODY = 16 * 1024
@@ -75,7 +75,10 @@ def create_app(
     @app.errorhandler(DatabaseError)
     def _unreadable(e: DatabaseError) -> Response:
         # A read that the disk failed (writes are turned into StorageUnavailable where they happen): the same
-        # 503 and words as a refused change, not a 500, and nothing was changed by a read anyway.
+        # 503 and words as a refused change, not a 500, and nothing was changed by a read anyway. Only the
+        # disk's and file's errors: an IntegrityError or a misused cursor is our bug, and stays a 500.
+        if not is_disk_error(e):
+            return _unexpected(e)
         log.error("the database failed on %s %s: %s", request.method, request.path, e)
         return _jiaohao_error(StorageUnavailable(storage_message(e)))
 

@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from .up import up
 
-    return up(args.db, args.port, args.out, history=not args.no_history)
+    return up(args.db, args.port, args.out, history=not args.no_history, headless=args.headless)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -156,6 +156,8 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--out", metavar="DIR", default="out", help="the simulated kiosk's tickets (default: ./out)")
     u.add_argument("--no-history", action="store_true",
                    help="start a new database empty, without two weeks of simulated history for the reports")
+    u.add_argument("--headless", action="store_true",
+                   help="draw the board to OUT/board.png after every call, even where there is a screen")
     u.set_defaults(func=_up)
 
     us = sub.add_parser("user", help="staff accounts for the counter console")

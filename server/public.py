@@ -79,7 +79,8 @@ def ticket_feed(tid: str) -> Response:
 
 @public.get("/status")
 def status_page() -> str:
-    return render_template("public.html", office=current_hub().office.name, ticket_id=None)
+    return render_template("public.html", office=current_hub().office.name, tz=current_hub().office.timezone,
+                           ticket_id=None)
 
 
 @public.get("/s/<tid>")
@@ -88,7 +89,9 @@ def ticket_page(tid: str) -> tuple[str, int]:
     try:
         h.public_ticket(tid)
     except NotFound:
-        return render_template("public.html", office=h.office.name, ticket_id=None, missing=True), 404
+        return render_template("public.html", office=h.office.name, tz=h.office.timezone, ticket_id=None,
+                               missing=True), 404
     except Gone:
-        return render_template("public.html", office=h.office.name, ticket_id=None, expired=True), 410
-    return render_template("public.html", office=h.office.name, ticket_id=tid), 200
+        return render_template("public.html", office=h.office.name, tz=h.office.timezone, ticket_id=None,
+                               expired=True), 410
+    return render_template("public.html", office=h.office.name, tz=h.office.timezone, ticket_id=tid), 200

@@ -71,7 +71,7 @@ def _ensure_clips() -> None:
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_clips.py"
     if script.exists():
         subprocess.run([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=300, check=False)
+                       timeout=300, check=False, preexec_fn=_die_with_parent)
 
 
 def _board_snapshots(base: str, png: Path, cli: list[str], stop: threading.Event) -> None:
@@ -131,7 +131,7 @@ def write_history(db: str, days: int = HISTORY_DAYS) -> str | None:
     return f"{len(dates)} simulated weekdays, {dates[0]} to {dates[-1]}: {fig['tickets']} tickets"
 
 
-def up(db: str, port: int, out: str = "out", history: bool = True) -> int:
+def up(db: str, port: int, out: str = "out", history: bool = True, headless: bool = False) -> int:
     base = f"http://127.0.0.1:{port}"
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Taipei")).date()  # the demo office's day
     since = today - timedelta(days=14)
@@ -169,15 +169,18 @@ def up(db: str, port: int, out: str = "out", history: bool = True) -> int:
         else:
             print(f"  the kiosk: not started ({KIOSK_FILE} is missing)")
         stop = threading.Event()
-        if _has_screen():
+        if _has_screen() and not headless:
             _ensure_clips()
             procs.append(subprocess.Popen([*cli, "display", "--server", base, "--token",
                                            "demo-display-lobby-token", "--windowed"], preexec_fn=_die_with_parent))
             print("  the board: in its own window (Esc closes it)")
         else:
+            # The board in a browser speaks with the same clips: made in the background, never holding up the hub.
+            threading.Thread(target=_ensure_clips, name="clips", daemon=True).start()
             threading.Thread(target=_board_snapshots, args=(base, tickets / "board.png", cli, stop),
                              name="board", daemon=True).start()
-            print(f"  the board: no screen here, so it is drawn to {tickets / 'board.png'} after every call")
+            why = "--headless" if headless else "no screen here"
+            print(f"  the board: {why}, so it is drawn to {tickets / 'board.png'} after every call")
         print(f"  call the next number:  curl -X POST -H 'Authorization: Bearer demo-counter-3-token' "
               f"{base}/api/v1/counters/3/next")
         print(f"  what phones see:       {base}/status")

@@ -222,6 +222,17 @@ def test_missing_service_is_400(client, board, busy):
         assert_error(client.post(f"{API}/tickets", json={"lane": "normal"}, headers=KIOSK), 400, "missing_field")
 
 
+def test_a_null_service_is_missing(client, board, busy):
+    with unchanged(client, board):
+        assert_error(client.post(f"{API}/tickets", json={"service": None}, headers=KIOSK), 400, "missing_field")
+
+
+def test_a_null_lane_is_the_normal_lane(client):
+    """An optional field sent as null takes its default, as when it is left out."""
+    r = client.post(f"{API}/tickets", json={"service": "general", "lane": None}, headers=KIOSK)
+    assert r.status_code == 201 and r.get_json()["ticket"]["lane"] == "normal"
+
+
 def test_empty_body_is_a_missing_service(client, board, busy):
     with unchanged(client, board):
         assert_error(client.post(f"{API}/tickets", headers=KIOSK), 400, "missing_field")

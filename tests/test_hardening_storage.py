@@ -223,3 +223,16 @@ def test_a_disk_that_fails_a_read_is_a_503_that_says_so(office: Office, tmp_path
     assert client.get(f"/api/v1/tickets/{tid}", headers=KIOSK).status_code == 200
     assert client.post("/api/v1/tickets", json={"service": "general"}, headers=KIOSK).status_code == 201
     store.close()
+
+
+def test_a_programming_error_of_sqlite_stays_a_500(office: Office, tmp_path: Path, monkeypatch: Any) -> None:
+    """Only the disk's errors are 503: an IntegrityError is a bug, and a kiosk must not blame the disk for it."""
+    store = Store(tmp_path / "hub.db")
+    app = create_app(office, hub=Hub(office, store, clock=FakeClock()))
+
+    def failing(*_: Any) -> Any:
+        raise sqlite3.IntegrityError("UNIQUE constraint failed: tickets.id")
+
+    monkeypatch.setattr(store, "ticket", failing)
+    assert_error(app.test_client().get("/api/v1/tickets/not-in-memory", headers=KIOSK), 500, "internal_error")
+    store.close()

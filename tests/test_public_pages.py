@@ -65,3 +65,23 @@ def test_public_pages_pass_axe_wcag_aa(hub_process):
 def test_missing_ticket_page_is_a_clear_404(hub_process):
     r = requests.get(hub_process.url + "/s/not-a-ticket", timeout=5)
     assert r.status_code == 404 and "查無此號碼牌" in r.text
+
+
+def test_the_updated_time_is_the_hubs_in_the_offices_zone_not_the_phones(hub_process):
+    """A phone in another zone (a visitor's, or a browser left on UTC) shows when the hub last answered in the
+    office's own time: the hub's HTTP Date, in Asia/Taipei."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    with browser() as b:
+        page = b.new_page(viewport=PHONE, locale="en-GB", timezone_id="America/New_York")
+        before = datetime.now(ZoneInfo("Asia/Taipei"))
+        page.goto(f"{hub_process.url}/status?lang=en")
+        page.wait_for_function("document.getElementById('updated').textContent.includes(':')", timeout=15000)
+        shown = page.locator("#updated").inner_text().strip()
+        after = datetime.now(ZoneInfo("Asia/Taipei"))
+    minutes = {(before + timedelta(seconds=s)).strftime("%H:%M") for s in range(0, int((after - before).seconds) + 2)}
+    assert shown[:5] in minutes, (shown, sorted(minutes))
+    new_york = {(datetime.now(ZoneInfo("America/New_York")) - timedelta(seconds=s)).strftime("%H:%M")
+                for s in range(0, 60)}
+    assert shown[:5] not in new_york  # 12 or 13 hours apart: never the phone's own zone

@@ -12,11 +12,14 @@ from conftest import ROOT, free_port
 
 
 def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
-    monkeypatch.delenv("DISPLAY", raising=False)
+    # A screen is said to be there, and --headless draws the board to a PNG all the same (no window opens).
+    monkeypatch.setenv("DISPLAY", ":97")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("JIAOHAO_CLIPS", str(tmp_path / "clips"))  # the clips made for the web board go here
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(tmp_path / "demo.db"),
-                             "--port", str(port), "--out", str(tmp_path / "out"), "--no-history"], cwd=ROOT,
+                             "--port", str(port), "--out", str(tmp_path / "out"), "--no-history", "--headless"],
+                            cwd=ROOT,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             bufsize=1)
     try:
@@ -31,6 +34,7 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
         out = "".join(lines)
         assert "jiaohao is up with the demo office" in out and f"127.0.0.1:{port}" in out
         assert "First start" not in out  # --no-history: the database starts empty
+        assert "the board: --headless, so it is drawn to" in out
         # Every part it says is there is there: the web board's address, not "not yet here".
         assert f"http://127.0.0.1:{port}/board?token=demo-display-lobby-token" in out and "not yet here" not in out
         assert "jiaohao user add" in out and f"http://127.0.0.1:{port}/admin" in out
