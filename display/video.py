@@ -21,8 +21,11 @@ so two boards side by side show the same picture and a board started mid-slot se
 shorter than its slot plays again from its start, and the slot's end stops it. When the line steps (the
 hub's first reading moves it from the Pi's clock), a playing film goes on from where it is (STEP_S).
 
-Sound: the audio stream is resampled to the mixer's format and played in CHUNK_S pieces on a mixer channel
-kept for video (`VideoSound`), its first piece when its picture is due. While the announcer has a call to
+Sound: the audio stream is read by a second demuxer of its own on the same file (`_SoundAhead`), decoded
+SOUND_AHEAD_S ahead of the clock (the pictures are only LEAD_S ahead), resampled to the mixer's format and
+handed over in CHUNK_S pieces, each before it is due, to a mixer channel kept for video (`VideoSound`): the
+first piece starts when its picture is due, the next is queued on the channel behind the one playing, so
+pieces follow back to back. While the announcer has a call to
 speak or is speaking one, that channel's volume is 0: the film goes on, silent, and is heard again after
 the call (`VideoSound.hush`, called by display/announcer.py). `--no-sound` and `--video-volume 0` play
 videos silently.
@@ -34,11 +37,13 @@ wrote itself (display/media.py); at most MAX_PIXELS per picture; FFmpeg reads no
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +59,9 @@ QUEUED = 3  # pictures waiting for the screen; more only costs memory
 LEAD_S = 0.02  # a picture is scaled this long before it is due
 LATE_S = 0.1  # a picture decoded later than this after its time is dropped unscaled
 CHUNK_S = 0.2  # sound is handed to the mixer in pieces this long
+# Sound is decoded this far ahead of the clock: a piece is handed over at least this less CHUNK_S before it
+# is due, so the channel always has the next one queued behind the one it plays.
+SOUND_AHEAD_S = 0.6
 WAIT_SLICE_S = 0.02  # the player wakes this often while it waits, to feed the sound and to see a stop
 UNWATCHED_S = 2.0  # a player whose pictures nobody asked for this long stops (the region went away)
 STEP_S = 1.0  # a picture this far from its time once playing: the clock's line stepped, the film follows
@@ -225,11 +233,11 @@ class VideoSound:
                 ch.queue(self._pending.popleft()[1])
                 self._apply()
 
-    def flush(self, owner: object) -> None:
-        """`owner`'s sound queued so far is dropped (its times are on a line that stepped)."""
+    def shift(self, owner: object, delta: float) -> None:
+        """The clock's line stepped by `delta` under `owner`'s film: what it queued is due that much later."""
         with self._lock:
             if self._owner is owner:
-                self._pending.clear()
+                self._pending = collections.deque((due + delta, snd) for due, snd in self._pending)
 
     def stop(self, owner: object) -> None:
         """`owner` has stopped: its sound with it, unless another player has the channel by now."""
@@ -268,6 +276,7 @@ class VideoPlayer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._asked = time.monotonic()
+        self._ahead: _SoundAhead | None = None
 
     # -- the drawing thread --
 
@@ -316,79 +325,71 @@ class VideoPlayer:
         import av
         from av.video.reformatter import VideoReformatter
 
-        with av.open(str(self.clip.path), mode="r") as c:
+        with contextlib.ExitStack() as stack:
+            c = stack.enter_context(av.open(str(self.clip.path), mode="r"))
             if c.format.name not in DEMUXERS:
                 raise ValueError(f"not an MP4 or WebM video ({c.format.name})")
             v = c.streams.video[0]
             v.thread_type = "AUTO"
             v.codec_context.thread_count = DECODE_THREADS
-            a = c.streams.audio[0] if self.sound and c.streams.audio else None
-            if self.sound and a is not None:
+            has_sound = bool(self.sound and c.streams.audio)
+            if self.sound and has_sound:
                 self.sound.claim(self)
-            fmt = self.sound.open() if (self.sound and a is not None) else None
+            fmt = self.sound.open() if (self.sound and has_sound) else None
             if fmt is not None and fmt[1] not in (1, 2):
                 log.warning("the mixer has %d channels: videos play silently", fmt[1])
                 fmt = None
-            if fmt is None:
-                a = None
-            resampler = av.AudioResampler(format="s16", layout="mono" if fmt[1] == 1 else "stereo",
-                                          rate=fmt[0]) if fmt else None
             scaler = VideoReformatter()
-            chunk = int(fmt[0] * CHUNK_S) * 2 * fmt[1] if fmt else 0
-            pcm, pcm_due = bytearray(), 0.0
             length = self.clip.seconds if self.clip.seconds > 0.2 else 0.0
             now = self.clock()
             base = self.start_at  # the time (on the clock's line) of the clip's time 0 in this pass
             if length:
                 base += ((now - self.start_at) // length) * length if now > self.start_at else 0
             seek = now - base
+            self._ahead = None
+            if fmt is not None and self.sound is not None:
+                # The sound's own demuxer on the same file: it runs SOUND_AHEAD_S ahead of the pictures.
+                self._ahead = _SoundAhead(self, stack.enter_context(av.open(str(self.clip.path), mode="r")),
+                                          fmt, base, seek, length)
             while not self._stop.is_set() and self.clock() < self.end_at:
                 if seek > 0.5:  # started late (a board switched on mid-slot): to the keyframe before
                     c.seek(int(seek / v.time_base), stream=v, backward=True)
                 last = 0.0
-                streams = [v] + ([a] if a is not None else [])
-                for packet in c.demux(*streams):
+                for packet in c.demux(v):
                     if self._stop.is_set() or self.clock() >= self.end_at or self._unwatched():
                         return
                     for f in packet.decode():
                         t = f.time
                         if t is None:
                             continue
-                        if isinstance(f, av.VideoFrame):
-                            last = max(last, t + (float(1 / v.average_rate) if v.average_rate else 0.04))
-                            due, now = base + t, self.clock()
-                            if self.shown and not -STEP_S < due - now < STEP_S:
-                                # The line stepped (the hub's time arrived) or the decoder fell far behind:
-                                # go on from this picture now rather than drop or wait for seconds.
-                                base += now - due
-                                due = now
-                                if self.sound:
-                                    self.sound.flush(self)
-                            if not self._picture(f, due, scaler):
-                                return
-                        elif resampler is not None and self.sound is not None:
-                            due = base + t
-                            if due < self.clock() - LATE_S:
-                                continue  # before a seek's target, or late: not heard at all
-                            if not pcm:
-                                pcm_due = due
-                            for out in resampler.resample(f):
-                                pcm += bytes(out.planes[0])[:out.samples * 2 * fmt[1]]  # type: ignore[index]
-                            if len(pcm) >= chunk:
-                                self.sound.feed(self, bytes(pcm), pcm_due)
-                                pcm.clear()
-                    if self.sound:
-                        self.sound.pump()
+                        last = max(last, t + (float(1 / v.average_rate) if v.average_rate else 0.04))
+                        due, now = base + t, self.clock()
+                        if self.shown and not -STEP_S < due - now < STEP_S:
+                            # The line stepped (the hub's time arrived) or the decoder fell far behind:
+                            # go on from this picture now rather than drop or wait for seconds.
+                            base += now - due
+                            if self._ahead is not None:
+                                self._ahead.shift(now - due)
+                            due = now
+                        if not self._picture(f, due, scaler):
+                            return
+                    self._tick()
                 # The end of the clip: once more from its start while the slot lasts.
-                if pcm and self.sound:
-                    self.sound.feed(self, bytes(pcm), pcm_due)
-                    pcm.clear()
                 played = length or last
                 if played <= 0.2:
                     raise ValueError("the clip has no length")
                 base += played
                 seek = 0.0
+                if self._ahead is not None:
+                    self._ahead.next_pass(base)
                 c.seek(0, stream=v, backward=True)
+
+    def _tick(self) -> None:
+        """Between pictures: the sound decoded up to SOUND_AHEAD_S ahead, the next piece to the channel."""
+        if self._ahead is not None:
+            self._ahead.fill(self.clock() + SOUND_AHEAD_S)
+        if self.sound:
+            self.sound.pump()
 
     def _unwatched(self) -> bool:
         """Nobody has asked for a picture for UNWATCHED_S: the board no longer shows the region (the list
@@ -409,8 +410,7 @@ class VideoPlayer:
                 break  # the line stepped back while waiting: shown now, the next picture follows the step
             if self._stop.wait(min(wait, WAIT_SLICE_S)) or self._unwatched():
                 return False
-            if self.sound:
-                self.sound.pump()
+            self._tick()
         w, h = self.size
         img = scaler.reformat(f, w, h, "rgb24", interpolation="BILINEAR", threads=1)
         plane = img.planes[0]
@@ -419,3 +419,87 @@ class VideoPlayer:
             self._queue.append((due, surf, img))  # img keeps the pixels the Surface points at alive
         self.shown += 1
         return True
+
+
+class _SoundAhead:
+    """A clip's sound, read by a demuxer of its own so that it runs ahead of the pictures.
+
+    One demuxer for both gives the sound only as far as the pictures have come (LEAD_S ahead of the clock):
+    a CHUNK_S piece would reach the mixer up to CHUNK_S after it is due, and the channel, with nothing queued
+    behind the piece it plays, could run dry. Runs in the player's thread (`fill` between pictures).
+    """
+
+    def __init__(self, player: VideoPlayer, container: Any, fmt: tuple[int, int], base: float, seek: float,
+                 length: float) -> None:
+        import av
+
+        assert player.sound is not None
+        self.player, self.sound, self.c = player, player.sound, container
+        self.a = container.streams.audio[0]
+        self.channels = fmt[1]
+        self.resampler = av.AudioResampler(format="s16", layout="mono" if fmt[1] == 1 else "stereo", rate=fmt[0])
+        self.chunk = int(fmt[0] * CHUNK_S) * 2 * fmt[1]
+        self.pcm, self.pcm_due = bytearray(), 0.0
+        self.base, self.length = base, length
+        self.decoded_to = -math.inf  # the time (on the clock's line) up to which the sound is decoded
+        self.done = False  # this pass is all decoded; the next waits for `next_pass` (a clip of unknown length)
+        self._packets: Iterator[Any] = iter(())
+        self._start(seek)
+
+    def _start(self, seek: float) -> None:
+        if seek > 0.5:
+            self.c.seek(int(seek / self.a.time_base), stream=self.a, backward=True)
+        elif self.decoded_to > -math.inf:  # a pass after the first: from the start again
+            self.c.seek(0, stream=self.a, backward=True)
+        self._packets = iter(self.c.demux(self.a))
+        self.done = False
+
+    def fill(self, until: float) -> None:
+        """Decodes the sound up to `until`, handing each CHUNK_S piece over as soon as it is whole."""
+        while not self.done and self.decoded_to < until:
+            packet = next(self._packets, None)
+            if packet is None:  # the end of this pass
+                self._hand_over()
+                if self.length:
+                    self.base += self.length
+                    self._start(0.0)
+                else:
+                    self.done = True
+                continue
+            for f in packet.decode():
+                self._frame(f)
+
+    def _frame(self, f: Any) -> None:
+        t = f.time
+        if t is None:
+            return
+        due = self.base + t
+        self.decoded_to = max(self.decoded_to, due + f.samples / (f.sample_rate or 1))
+        if due < self.player.clock() - LATE_S:
+            return  # before a seek's target, or late: not heard at all
+        if self.length and t >= self.length:
+            return  # past the pictures' end: the next pass starts there
+        if not self.pcm:
+            self.pcm_due = due
+        for out in self.resampler.resample(f):
+            self.pcm += bytes(out.planes[0])[:out.samples * 2 * self.channels]
+        if len(self.pcm) >= self.chunk:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self.pcm:
+            self.sound.feed(self.player, bytes(self.pcm), self.pcm_due)
+            self.pcm.clear()
+
+    def next_pass(self, base: float) -> None:
+        """The pictures start over at `base`: so does a sound that waited for them (its clip's length unknown)."""
+        if self.done:
+            self.base = base
+            self._start(0.0)
+
+    def shift(self, delta: float) -> None:
+        """The clock's line stepped: the sound follows the pictures, what it queued with it."""
+        self.base += delta
+        self.pcm_due += delta
+        self.decoded_to += delta
+        self.sound.shift(self.player, delta)

@@ -348,3 +348,52 @@ def test_a_videos_sound_is_silent_while_a_call_is_spoken_and_heard_after(
         hub.close()
         announcer.close()
         pygame.mixer.quit()
+
+
+class RecordingSound(v.VideoSound):
+    """A VideoSound with no mixer: it records, on the player's own clock, when each piece was handed over."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__(0.5, clock=clock)
+        self.pieces: list[tuple[float, float, float]] = []  # (handed over at, due, seconds long)
+
+    def open(self) -> tuple[int, int] | None:
+        return 22050, 1
+
+    def feed(self, owner: object, pcm: bytes, due: float) -> None:
+        if self._owner is owner:
+            self.pieces.append((self.clock(), due, len(pcm) / 2 / 22050))
+
+    def pump(self, now: float | None = None) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", ["s.mp4", "s.webm"])
+def test_each_piece_of_a_videos_sound_is_handed_over_before_it_is_due(name: str, tmp_path: Path) -> None:
+    """Sound is decoded ahead of the pictures: a piece reaches the mixer before its time, never after it
+    (the mixer then plays it back to back with the one before, not late and with no gap)."""
+    offset = 1000.0  # the player's clock is its own line, not the wall clock's
+
+    def clock() -> float:
+        return time.time() + offset
+
+    clip = v.probe(make_clip(tmp_path / name, (64, 36), 3.0, 10, "vp8" if name.endswith("webm") else "mpeg4",
+                             sound=True, noise=False))
+    sound = RecordingSound(clock)
+    start = clock() + 0.5  # its slot starts soon: the player has opened the file by then
+    player = v.VideoPlayer(clip, (64, 36), start, start + 2.5, sound=sound, clock=clock).start()
+    try:
+        deadline = time.monotonic() + 30
+        while player.running and time.monotonic() < deadline:  # a bound, not a timing assertion
+            player.frame(clock())
+            time.sleep(0.02)
+        assert player.error is None
+    finally:
+        player.stop()
+        assert player.join(5)
+    assert len(sound.pieces) >= 5, sound.pieces  # 2.5 s of sound, in pieces
+    late = [(at, due) for at, due, _ in sound.pieces if at > due]
+    assert not late, f"{len(late)} of {len(sound.pieces)} pieces handed over after their time: {late[:3]}"
+    # Back to back: each piece is due where the one before ends (a gap or an overlap would be heard).
+    for (_, due, seconds), (_, nxt, _) in zip(sound.pieces, sound.pieces[1:], strict=False):
+        assert nxt == pytest.approx(due + seconds, abs=0.03)
