@@ -21,6 +21,25 @@ from .state import Call
 log = logging.getLogger("jiaohao.display.announcer")
 # The mixer's one format: clips of any rate are converted to it on loading; videos' sound is resampled to it.
 MIXER = {"frequency": 22050, "size": -16, "channels": 1, "buffer": 1024}
+MIXER_CHANNELS = 8
+
+
+def open_mixer(reserved: int = 0) -> tuple[int, int, int]:
+    """Opens the mixer in MIXER's format if nobody has, keeping its first `reserved` channels out of
+    Sound.play's reach (the video's, display/video.py) from the start: a call that began on such a
+    channel would be muted with the video. Raises pygame.error without a sound device."""
+    import pygame
+
+    if not pygame.mixer.get_init():
+        pygame.mixer.init(**MIXER)
+    init = pygame.mixer.get_init()
+    if init is None:
+        raise pygame.error("the mixer did not open")
+    if reserved:
+        if pygame.mixer.get_num_channels() <= reserved:
+            pygame.mixer.set_num_channels(MIXER_CHANNELS)
+        pygame.mixer.set_reserved(reserved)
+    return init
 
 
 @dataclass
@@ -52,8 +71,10 @@ class Announcer:
         zh_phrase: str = "qing",
         on_played: Callable[[Played], None] | None = None,
         on_busy: Callable[[bool], None] | None = None,
+        reserved: int = 0,
     ) -> None:
-        """`on_busy(True)` when a call is handed over while none was waiting, `on_busy(False)` once every
+        """`reserved`: the mixer's first channels kept for others (the video's), never spoken on.
+        `on_busy(True)` when a call is handed over while none was waiting, `on_busy(False)` once every
         call handed over has been spoken: a video's sound is silent in between (display/video.py). Called
         from the thread that announces and from the announcer's; it must not block."""
         for lang in languages:
@@ -67,6 +88,7 @@ class Announcer:
         self.zh_phrase = zh_phrase
         self.on_played = on_played
         self.on_busy = on_busy
+        self.reserved = reserved
         self._queue: queue.Queue[Call | None] = queue.Queue()
         self._raw: dict[str, bytes | None] = {}
         self._warned: set[str] = set()
@@ -99,11 +121,7 @@ class Announcer:
 
         self._mixer_tried = time.monotonic()
         try:
-            if not pygame.mixer.get_init():
-                pygame.mixer.init(**MIXER)
-            init = pygame.mixer.get_init()
-            assert init is not None
-            self._format = init
+            self._format = open_mixer(self.reserved)
             self._mixer_ok = True
         except pygame.error as e:
             self._mixer_error = str(e)

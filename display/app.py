@@ -130,7 +130,8 @@ def run(opts: Options, out: TextIO = sys.stdout) -> int:
     if opts.sound:
         # While a call waits to be spoken or is spoken, a video's sound is silent (the film goes on).
         announcer = Announcer(opts.clip_dir or default_clip_dir(), opts.languages, opts.volume,
-                              opts.zh_phrase, on_busy=video_sound.hush if video_sound else None).start()
+                              opts.zh_phrase, on_busy=video_sound.hush if video_sound else None,
+                              reserved=video_sound.RESERVED if video_sound else 0).start()
     link = HubLink(opts.server, opts.token, events).start()
     library = None
     if opts.media:

@@ -139,10 +139,12 @@ class VideoSound:
     """The one mixer channel that videos play on, and whether a call keeps it silent now.
 
     Thread-safe: `hush` comes from the announcer's thread (and the drawing thread), `feed`/`pump` from the
-    player's. The channel is reserved, so the announcer's Sound.play never lands on it.
+    player's. The channel is reserved by whoever opens the mixer first (the announcer is told to with
+    `reserved=RESERVED`), so a call's Sound.play never lands on it, not even one begun before a video.
     """
 
     CHANNEL = 0
+    RESERVED = CHANNEL + 1  # channels the announcer keeps off from the mixer's opening (Announcer(reserved=))
 
     def __init__(self, volume: float = 0.5, clock: Callable[[], float] = time.time) -> None:
         """`clock`: the time line the players' `due` times are on (the board's: the hub's time)."""
@@ -183,17 +185,12 @@ class VideoSound:
         a sound device (videos then play silently, said once)."""
         import pygame
 
-        from .announcer import MIXER
+        from .announcer import open_mixer
 
         try:
-            if not pygame.mixer.get_init():
-                pygame.mixer.init(**MIXER)
-            init = pygame.mixer.get_init()
-            if init is None or init[1] != -16:
+            init = open_mixer(self.RESERVED)
+            if init[1] != -16:
                 raise pygame.error(f"the mixer is {init}, not 16-bit")
-            if pygame.mixer.get_num_channels() <= self.CHANNEL:
-                pygame.mixer.set_num_channels(8)
-            pygame.mixer.set_reserved(self.CHANNEL + 1)
             with self._lock:
                 self._channel = pygame.mixer.Channel(self.CHANNEL)
                 self._apply()

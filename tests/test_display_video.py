@@ -397,3 +397,42 @@ def test_each_piece_of_a_videos_sound_is_handed_over_before_it_is_due(name: str,
     # Back to back: each piece is due where the one before ends (a gap or an overlap would be heard).
     for (_, due, seconds), (_, nxt, _) in zip(sound.pieces, sound.pieces[1:], strict=False):
         assert nxt == pytest.approx(due + seconds, abs=0.03)
+
+
+def test_a_call_begun_before_the_first_video_is_not_muted_by_it(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The video's channel is kept from the moment the mixer opens: a call spoken while the first video with
+    sound starts is on another channel, which the video's hush (volume 0 on its own channel) leaves alone."""
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(tmp_path / "out.raw"))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in CLIPS:  # 1 s each: the call lasts long enough to start a video meanwhile
+        with wave.open(str(clips / f"{name}.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(22050)
+            w.writeframes(b"\1\0" * 22050)
+    sound = v.VideoSound(0.7)
+    announcer = Announcer(clips, ("zh", "en"), volume=0.8, on_busy=sound.hush, reserved=v.VideoSound.RESERVED)
+    try:
+        announcer.start()
+        assert announcer.sound
+        announcer.announce(Call(seq=1, number="A001", ticket_id="t1", counter_id="3",
+                                counter_name=Text("3號櫃台", "Counter 3")))
+
+        def speaking() -> list[int]:
+            return [i for i in range(pygame.mixer.get_num_channels()) if pygame.mixer.Channel(i).get_busy()]
+
+        deadline = time.monotonic() + 10
+        while not speaking() and time.monotonic() < deadline:  # a bound, not a timing assertion
+            time.sleep(0.01)
+        [on] = speaking()
+        assert sound.open() is not None  # the first video with sound opens its channel, hushed by the call
+        assert announcer.busy  # still speaking
+        assert on != v.VideoSound.CHANNEL
+        assert pygame.mixer.Channel(on).get_volume() == pytest.approx(0.8, abs=0.01)  # the call is heard on
+        assert pygame.mixer.Channel(v.VideoSound.CHANNEL).get_volume() == 0.0  # the video's channel is hushed
+    finally:
+        announcer.close(0.1)
+        pygame.mixer.quit()
