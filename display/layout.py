@@ -11,6 +11,14 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+# The smallest font sizes (px on a 1080-pixel side; scaled with the screen) of the waiting list's text when
+# media share its column: visitors, many of them elderly, read it from across the hall (docs/display.md).
+MIN_TEXT_PX = {"zh": 24, "en": 18}
+# The row heights (in 1% of the screen's height; portrait: of its height too) at which a service row's text is
+# drawn at MIN_TEXT_PX or more: tests/test_display_layout_media.py measures the fonts drawn in them.
+ROW_MIN_U = 6.4
+ROW_MIN_U_PORTRAIT = 3.6
+
 
 class Box(NamedTuple):
     x: int
@@ -121,21 +129,51 @@ def _recent_rows(area: Box, n: int, row_h: float) -> list[RecentRow]:
 
 
 def _service_rows(area: Box, n: int, max_row_h: float) -> list[ServiceRow]:
+    """Each row: the name in zh-TW over its English, the people waiting, the wait in zh-TW over English. The
+    English lines get 42% of the row's height (the visitors read them from across the hall too)."""
     if n <= 0:
         return []
     row_h = min(max_row_h, area.h / n)
     out = []
     for i in range(n):
         b = _box(area.x, area.y + i * row_h, area.w, row_h)
-        inner = b.inset(round(b.h * 0.08))
+        inner = b.inset(round(b.h * 0.06))
         out.append(ServiceRow(
             b,
             name=_box(inner.x, inner.y, inner.w * 0.56, inner.h * 0.56),
-            name_en=_box(inner.x, inner.y + inner.h * 0.62, inner.w * 0.56, inner.h * 0.38),
+            name_en=_box(inner.x, inner.y + inner.h * 0.58, inner.w * 0.56, inner.h * 0.42),
             waiting=_box(inner.x + inner.w * 0.58, inner.y + inner.h * 0.1, inner.w * 0.17, inner.h * 0.8),
-            wait=_box(inner.x + inner.w * 0.77, inner.y + inner.h * 0.1, inner.w * 0.23, inner.h * 0.8),
+            wait=_box(inner.x + inner.w * 0.77, inner.y, inner.w * 0.23, inner.h),
         ))
     return out
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How the column beside (landscape) or below (portrait) the counters is shared out with media."""
+
+    n_recent: int
+    row_h: float  # a service row's height
+    media_h: float  # 0: no room for a picture of useful size beside the list (render leaves it out)
+
+
+def _share(height: float, n_services: int, n_recent: int, *, title_h: float, gap: float,
+           recent_h: float, row_min: float, row_max: float, media_min: float, media_max: float) -> _Column:
+    """With media, the waiting list keeps rows of at least `row_min` (its text MIN_TEXT_PX); recent calls get
+    only the rows they fill (at most 3), fewer if the media would be smaller than `media_min`; the media takes
+    the rest up to `media_max`, and what is left after that widens the rows again up to `row_max`."""
+    services = title_h + n_services * row_min
+    for n in range(min(n_recent, 3), -1, -1):
+        recent = (title_h + n * recent_h + gap) if n else 0.0
+        media = height - recent - services - gap
+        if media >= media_min:
+            media = min(media, media_max)
+            rest = height - recent - media - gap - title_h
+            return _Column(n, min(row_max, rest / max(1, n_services)), media)
+    # Even without recent calls the list and a picture do not both fit readably: the list wins, the media
+    # region is left out (docs/display.md).
+    n = min(n_recent, 3)
+    return _Column(n, row_max, 0.0)
 
 
 def _hero(panel: Box, unit: float) -> dict[str, Box]:
@@ -161,7 +199,9 @@ def _hero(panel: Box, unit: float) -> dict[str, Box]:
 def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: int = 5,
            media: bool = False) -> Layout:
     """`media`: make room for the media region. It comes out of the right column (landscape) or the
-    services block (portrait), never out of the called number or the counters: the call stays readable."""
+    services block (portrait), never out of the called number or the counters: the call stays readable;
+    nor out of the waiting list's text (MIN_TEXT_PX): recent calls keep only the `n_recent` rows they fill
+    and the media region shrinks, or is left out (`media` empty) when even its smallest does not fit."""
     if height > width:
         return _portrait(width, height, n_counters, n_services, n_recent, media)
     W, H = width, height
@@ -178,12 +218,17 @@ def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: 
     rx = m + left_w + m * 1.5
     rw = W - rx - m
     media_box = Box(0, 0, 0, 0)
-    if media:
-        n_recent = min(n_recent, 3)  # the counters grid shows every counter's number anyway
-        mh = min(rw * 9 / 16, u * 32)
-        media_box = _box(rx, bottom - mh, rw, mh)
-        bottom = media_box.y - m
+    row_max = u * 7.5
     recent_title = _box(rx, top, rw, u * 4.2)
+    if media:  # the media region shrinks (or goes) before the waiting list's text does
+        col = _share(bottom - top, n_services, n_recent, title_h=u * 4.2, gap=m, recent_h=u * 5.6,
+                     row_min=u * ROW_MIN_U, row_max=row_max, media_min=u * 18, media_max=min(rw * 9 / 16, u * 32))
+        n_recent, row_max = col.n_recent, col.row_h
+        if col.media_h:
+            media_box = _box(rx, bottom - col.media_h, rw, col.media_h)
+            bottom = media_box.y - m
+        if not n_recent:
+            recent_title = _box(rx, top - m, rw, 0)  # no calls yet: the list starts at the top
     recent_area = _box(rx, recent_title.y + recent_title.h, rw, u * 5.6 * n_recent)
     services_title = _box(rx, recent_area.y + recent_area.h + m, rw, u * 4.2)
     services_area = _box(rx, services_title.y + services_title.h, rw, bottom - (services_title.y + services_title.h))
@@ -201,7 +246,7 @@ def layout(width: int, height: int, n_counters: int, n_services: int, n_recent: 
         recent_title=recent_title,
         recent=_recent_rows(recent_area, n_recent, u * 5.6),
         services_title=services_title,
-        services=_service_rows(services_area, n_services, u * 7.5),
+        services=_service_rows(services_area, n_services, row_max),
         marquee=marquee,
         banner=_box(0, header.h, W, u * 13),
         media=media_box,
@@ -217,14 +262,22 @@ def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int, m
     counters_title = _box(m, hero.y + hero.h + m * 0.6, W - 2 * m, u * 2.2)
     grid = _box(m, counters_title.y + counters_title.h + m * 0.4, W - 2 * m, u * 17)
     n_recent = min(n_recent, 3)
-    recent_title = _box(m, grid.y + grid.h + m, W - 2 * m, u * 2.6)
-    recent_area = _box(m, recent_title.y + recent_title.h, W - 2 * m, u * 3.4 * n_recent)
+    top = grid.y + grid.h + m
+    recent_title = _box(m, top, W - 2 * m, u * 2.6)
     bottom = marquee.y - m
     media_box = Box(0, 0, 0, 0)
-    if media:
-        mh = min((W - 2 * m) * 9 / 16, u * 14)
-        media_box = _box(m, bottom - mh, W - 2 * m, mh)
-        bottom = media_box.y - m
+    row_max = u * 4.6
+    if media:  # as in landscape: the media region shrinks (or goes) before the waiting list's text does
+        col = _share(bottom - top, n_services, n_recent, title_h=u * 2.6, gap=m, recent_h=u * 3.4,
+                     row_min=u * ROW_MIN_U_PORTRAIT, row_max=row_max, media_min=u * 8,
+                     media_max=min((W - 2 * m) * 9 / 16, u * 14))
+        n_recent, row_max = col.n_recent, col.row_h
+        if col.media_h:
+            media_box = _box(m, bottom - col.media_h, W - 2 * m, col.media_h)
+            bottom = media_box.y - m
+        if not n_recent:
+            recent_title = _box(m, top - m, W - 2 * m, 0)
+    recent_area = _box(m, recent_title.y + recent_title.h, W - 2 * m, u * 3.4 * n_recent)
     services_title = _box(m, recent_area.y + recent_area.h + m, W - 2 * m, u * 2.6)
     services_area = _box(m, services_title.y + services_title.h, W - 2 * m,
                          bottom - (services_title.y + services_title.h))
@@ -242,7 +295,7 @@ def _portrait(W: int, H: int, n_counters: int, n_services: int, n_recent: int, m
         recent_title=recent_title,
         recent=_recent_rows(recent_area, n_recent, u * 3.4),
         services_title=services_title,
-        services=_service_rows(services_area, n_services, u * 4.6),
+        services=_service_rows(services_area, n_services, row_max),
         marquee=marquee,
         banner=_box(0, header.h, W, u * 8),
         media=media_box,

@@ -234,7 +234,8 @@ def render(state: BoardState, now: float, surface: pygame.Surface, painter: Pain
     p = painter or default_painter()
     W, H = surface.get_size()
     with_media = media is not None and bool(media.showable())
-    L = layout(W, H, len(state.counters), len(state.services), media=with_media)
+    L = layout(W, H, len(state.counters), len(state.services), len(state.recent) if with_media else 5,
+               media=with_media)
     d: list[Drawn] = []
     surface.fill(BG)
     _header(surface, p, L, state, now, d)
@@ -362,9 +363,9 @@ def _services(s: pygame.Surface, p: Painter, L: Layout, st: BoardState, d: list[
         p.text(s, f"{sv.waiting} 人", row.waiting, color, align="right", name=f"service_{sv.id}_waiting", drawn=d)
         zh, en = minutes_text(sv.estimated_wait_s, sv.waiting, sv.open)
         w = row.wait
-        p.text(s, zh, Box(w.x, w.y, w.w, round(w.h * 0.58)), ACCENT if sv.open else CLOSED, align="right",
+        p.text(s, zh, Box(w.x, w.y, w.w, round(w.h * 0.56)), ACCENT if sv.open else CLOSED, align="right",
                name=f"service_{sv.id}_wait", drawn=d)
-        p.text(s, en, Box(w.x, w.y + round(w.h * 0.62), w.w, round(w.h * 0.38)), MUTED, face="regular",
+        p.text(s, en, Box(w.x, w.y + round(w.h * 0.58), w.w, round(w.h * 0.42)), MUTED, face="regular",
                align="right", name=f"service_{sv.id}_wait_en", drawn=d)
 
 

@@ -182,7 +182,7 @@ def test_media_take_their_region_and_the_call_stays_as_large(size: tuple[int, in
     img = pygame.Surface((4000, 4000))
     img.fill((255, 0, 255))
     drawn = {d.name: d for d in render(state, T0 + 1, surface, painter, media=Fixed(img))}
-    L = layout(*size, len(state.counters), len(state.services), media=True)
+    L = layout(*size, len(state.counters), len(state.services), len(state.recent), media=True)
     assert "media" in drawn and L.media.contains(drawn["media"].rect)
     assert surface.get_at((L.media.x + L.media.w // 2, L.media.y + L.media.h // 2))[:3] == (255, 0, 255)
     for name in ("hero_number", "hero_counter", "counter_3_number", "marquee_call"):

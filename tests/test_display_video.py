@@ -97,7 +97,7 @@ def test_a_video_plays_in_its_region_and_the_call_panel_is_untouched(
         [item] = lib.showable()
         assert item.kind == "video" and 3.9 < item.duration_s < 4.3  # no duration_s from the hub: its own length
         painter, state = Painter(), busy_board()
-        L = layout(*SIZE, len(state.counters), len(state.services), media=True)
+        L = layout(*SIZE, len(state.counters), len(state.services), len(state.recent), media=True)
         centre = (L.media.x + L.media.w // 2, L.media.y + L.media.h // 2)
         seen: set[int] = set()
         deadline = time.monotonic() + 20
@@ -139,7 +139,7 @@ def test_a_slow_decoder_never_holds_up_a_frame(clips: dict[str, bytes], screen: 
     try:
         lib.refresh()
         painter, state = Painter(), busy_board()
-        L = layout(*SIZE, len(state.counters), len(state.services), media=True)
+        L = layout(*SIZE, len(state.counters), len(state.services), len(state.recent), media=True)
         render(state, time.time(), screen, painter, media=lib)
         assert entered.wait(10)  # the player's thread is stuck in its first picture
         call = {"seq": 33, "at": "2026-11-23T09:00:00+08:00", "recall": False,
