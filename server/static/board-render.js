@@ -10,6 +10,13 @@
   "use strict";
 
   var RECENT_SHOWN = 5;
+  // Beside the office's media (landscape; docs/display.md): a service row is at least SERVICE_ROW_MIN --u
+  // tall, its text at least TEXT_MIN_U (24 px zh-TW, 18 px English on 1080p) even when it has to shrink
+  // to fit; recent calls keep only the rows they fill (RECENT_ROW each, at most RECENT_WITH_MEDIA), fewer
+  // if the media would be under MEDIA_MIN; the media takes the rest up to MEDIA_MAX, then the rows grow
+  // again up to SERVICE_ROW_MAX. If even that does not fit, the media is left out (body.media-crowded).
+  var SERVICE_ROW_MIN = 6.1, SERVICE_ROW_MAX = 8, RECENT_ROW = 5.6, RECENT_WITH_MEDIA = 3;
+  var MEDIA_MIN = 18, MEDIA_MAX = 32, TEXT_MIN_U = { zh: 24 / 10.8, en: 18 / 10.8 };
   var FLASH_MS = 6000, INTERRUPT_MS = 15000, OFFLINE_BANNER_MS = 10000;
   var MARQUEE_SPEED = 0.11;  // screen widths per second
   var WEEKDAYS_ZH = "一二三四五六日", WEEKDAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -35,6 +42,8 @@
     if (!e.textContent || e.clientWidth === 0 || e.scrollWidth <= e.clientWidth) return;
     var base = parseFloat(root.getComputedStyle(e).fontSize);
     var min = base * parseFloat(e.getAttribute("data-min") || "0.6");
+    // data-floor (px): never smaller than this (a text read from across the hall), however long it is.
+    min = Math.min(base, Math.max(min, parseFloat(e.getAttribute("data-floor") || "0")));
     var size = base * Math.max(e.clientWidth / e.scrollWidth, 0.15) * 0.99;
     if (size < min) size = min;
     e.style.fontSize = size + "px";
@@ -201,10 +210,39 @@
       fitAll(list);
     }
 
-    function renderRecent() {
+    // How the side column is shared out beside the media (the constants above); null: not beside media.
+    function shareSide() {
+      var body = document.body, side = $("side");
+      var beside = body.classList.contains("has-media") && !root.matchMedia("(orientation: portrait)").matches;
+      body.classList.remove("media-crowded");
+      $("recent").parentNode.hidden = false;
+      if (!beside || !side.clientHeight) return null;
+      var u = unit(), H = side.clientHeight, css = root.getComputedStyle.bind(root);
+      var gap = parseFloat(css(side).rowGap) || 0;
+      var inner = parseFloat(css($("services").parentNode).rowGap) || 0;  // between a title and its list
+      var lgap = parseFloat(css($("services")).rowGap) || 0;
+      var title = $("services-h").offsetHeight + inner;
+      var nS = Math.max(1, S.services.length);
+      function list(n, row) { return n * row + Math.max(0, n - 1) * lgap; }
+      var services = title + list(nS, u * SERVICE_ROW_MIN);
+      for (var n = Math.min(S.recent.length, RECENT_WITH_MEDIA); n >= 0; n--) {
+        var recent = n ? title + list(n, u * RECENT_ROW) + gap : 0;
+        var media = H - recent - services - gap;
+        if (media < u * MEDIA_MIN) continue;
+        media = Math.min(media, u * MEDIA_MAX, side.clientWidth * 9 / 16);
+        var row = (H - recent - media - gap - title - Math.max(0, nS - 1) * lgap) / nS;
+        $("recent").parentNode.hidden = n === 0;
+        return { recent: n, recentRow: u * RECENT_ROW, serviceRow: Math.min(u * SERVICE_ROW_MAX, row),
+                 floor: { zh: u * TEXT_MIN_U.zh, en: u * TEXT_MIN_U.en } };
+      }
+      body.classList.add("media-crowded");  // the list keeps the column; board.js mutes the hidden video
+      return null;
+    }
+
+    function renderRecent(share) {
       var list = $("recent");
       list.textContent = "";
-      S.recent.slice(0, RECENT_SHOWN).forEach(function (c) {
+      S.recent.slice(0, share ? share.recent : RECENT_SHOWN).forEach(function (c) {
         var li = el("li");
         li.setAttribute("data-seq", String(c.seq));
         var num = el("span", "rnum line fit", c.number);
@@ -216,11 +254,12 @@
         li.appendChild(names);
         list.appendChild(li);
       });
-      rows(list, RECENT_SHOWN, unit() * 9);
+      if (share) list.style.setProperty("--row-h", share.recentRow + "px");
+      else rows(list, RECENT_SHOWN, unit() * 9);
       fitAll(list);
     }
 
-    function renderServices() {
+    function renderServices(share) {
       var list = $("services");
       list.textContent = "";
       S.services.forEach(function (s) {
@@ -237,7 +276,14 @@
         li.appendChild(wait);
         list.appendChild(li);
       });
-      rows(list, S.services.length, unit() * 8);
+      if (share) {
+        list.style.setProperty("--row-h", share.serviceRow + "px");
+        list.querySelectorAll(".fit").forEach(function (e) {
+          e.setAttribute("data-floor", String(e.lang === "en" ? share.floor.en : share.floor.zh));
+        });
+      } else {
+        rows(list, S.services.length, unit() * 8);
+      }
       fitAll(list);
     }
 
@@ -312,8 +358,9 @@
       renderHeader();
       renderHero();
       renderCounters();
-      renderRecent();
-      renderServices();
+      var share = shareSide();
+      renderRecent(share);
+      renderServices(share);
       tick();
       fitAll($("top"));
       fitAll($("hero"));

@@ -101,7 +101,11 @@
   });
   setInterval(function () { media.tick(hubNow()); }, 1000);
   // A video is heard once the page may make sound and while no call waits or is spoken (board-media.js).
-  function videoSound() { if (media) media.sound(speech.state() === "running" && !speech.busy()); }
+  // Left out beside too long a waiting list (body.media-crowded, board-render.js): not heard either.
+  function videoSound() {
+    if (media) media.sound(speech.state() === "running" && !speech.busy() &&
+                           !document.body.classList.contains("media-crowded"));
+  }
   setInterval(videoSound, 200);
   media.start();
   window.jiaohaoBoardMediaRefresh = media.refresh;  // tests: read the list now instead of within 60 s
