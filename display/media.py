@@ -171,6 +171,7 @@ class MediaLibrary:
         self._clips: dict[str, videomod.Clip] = {}  # id -> a video file that probed well
         self._refused: set[str] = set()  # id:url of videos that will not play: not downloaded again
         self._dir: Path | None = None  # the private directory the videos are written to
+        self._made: Path | None = None  # the last one the fetcher made: it removes it too if it outlives stop()
         self._player: videomod.VideoPlayer | None = None
         self._player_key: tuple[str, float, tuple[int, int]] | None = None
         self._lock = threading.Lock()
@@ -271,19 +272,41 @@ class MediaLibrary:
             self._thread.join(timeout)
         if player is not None:
             player.join(timeout)
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._remove_dir()  # a fetcher still downloading removes it again when it ends (_run)
+
+    def _remove_dir(self) -> None:
+        with self._lock:
+            d, self._dir = self._dir, None
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def _workdir(self) -> Path | None:
+        """The fetcher thread: the private directory videos are written to, made once; None once stopping
+        (stop() may have given up waiting for a download: no new directory it would never remove)."""
+        with self._lock:
+            if self._stop.is_set():
+                return None
+            if self._dir is None:
+                self._dir = self._made = Path(tempfile.mkdtemp(prefix="jiaohao-media-"))  # 0700: this user only
+            return self._dir
 
     def _run(self) -> None:
         session = requests.Session()
-        while not self._stop.is_set():
-            try:
-                self.refresh(session)
-            except Exception:  # the board must keep drawing calls whatever the media do
-                log.exception("media: refresh failed")
-            self._wake.wait(self.refresh_s)
-            self._wake.clear()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.refresh(session)
+                except Exception:  # the board must keep drawing calls whatever the media do
+                    log.exception("media: refresh failed")
+                self._wake.wait(self.refresh_s)
+                self._wake.clear()
+        finally:
+            # stop() may have removed the directory while a download went on writing into it (or made a
+            # file there after it listed it): what is left is removed by the thread that made it.
+            if self._stop.is_set():
+                self._remove_dir()
+                if self._made is not None:  # stop() removed it while a file was being made in it
+                    shutil.rmtree(self._made, ignore_errors=True)
 
     def refresh(self, session: requests.Session | None = None) -> None:
         """Read the list, download what is new, prepare what is not ready for the current size."""
@@ -308,6 +331,8 @@ class MediaLibrary:
             log.warning("media: %d items listed, the first %d are shown", len(listed), MAX_ITEMS)
         keep: list[MediaItem] = []
         for item in listed[:MAX_ITEMS]:
+            if self._stop.is_set():
+                return  # the board is stopping: nothing more downloaded
             if item.kind == "video":
                 clip = self._video(session, item)
                 if clip is not None and not item.duration_given:  # its own length, within the limits
@@ -361,9 +386,15 @@ class MediaLibrary:
         if why:
             self._skip(item, why)
             return None
-        if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="jiaohao-media-"))  # 0700: this board's user only
-        fd, name = tempfile.mkstemp(dir=self._dir, suffix=".video")  # 0600, a name of its own
+        try:
+            workdir = self._workdir()
+            if workdir is None:
+                return None  # the board is stopping
+            fd, name = tempfile.mkstemp(dir=workdir, suffix=".video")  # 0600, a name of its own
+        except OSError as e:  # the board's own disk (full?), or stop() removed the directory meanwhile
+            if not self._stop.is_set():
+                self._skip(item, f"cannot keep the file: {e}")
+            return None
         path = Path(name)
         try:
             with open(fd, "wb") as f:

@@ -436,3 +436,36 @@ def test_a_call_begun_before_the_first_video_is_not_muted_by_it(tmp_path: Path,
     finally:
         announcer.close(0.1)
         pygame.mixer.quit()
+
+
+def test_a_fetcher_still_downloading_when_the_board_stops_leaves_no_files(
+        clips: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stop() waits a while for the fetcher; one still downloading then must not leave its file, nor make a
+    new directory for the next video, in /tmp (up to 64 MiB each)."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the library's directories go, to look
+    entered, release = threading.Event(), threading.Event()
+    real = m._download
+
+    def slow(*a: Any) -> None:  # the first video's download outlasts stop()'s wait
+        if not entered.is_set():
+            entered.set()
+            release.wait(30)
+        real(*a)
+
+    monkeypatch.setattr(m, "_download", slow)
+    hub = video_hub(clips, ("one", "video", "clip.mp4"), ("two", "video", "clip.webm"))
+    lib = m.MediaLibrary(hub.url, TOKEN).start()
+    try:
+        assert entered.wait(20)
+        lib.stop(timeout=0.1)  # gives up waiting for the fetcher
+        release.set()  # the download ends; the fetcher would go on to the next video
+        assert lib._thread is not None
+        lib._thread.join(20)
+        assert not lib._thread.is_alive()
+        assert not list(tmp_path.glob("jiaohao-media-*")), list(tmp_path.rglob("*"))
+    finally:
+        release.set()
+        lib.stop()
+        hub.close()
