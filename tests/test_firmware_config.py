@@ -54,6 +54,9 @@ def test_unit_command_lines_parse(unit: Path) -> None:
     assert lines, f"{unit.name} starts nothing"
     for line in lines:
         argv = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: ENV[m[1]], line.removeprefix("+")))
+        if argv[0] == "/usr/bin/systemctl":  # jiaohao-hub-restart.service: restarts the hub, nothing else
+            assert argv[1:] == ["restart", "--no-block", "jiaohao-hub.service"], argv
+            continue
         assert argv[0].startswith(RELEASE), argv  # the current release, never a checkout's .venv
         if argv[0].endswith("/jiaohao"):
             args = parser().parse_args(argv[1:])  # a mistake would exit 1 here
@@ -78,6 +81,20 @@ def test_every_role_has_a_watchdog_and_waits_instead_of_restarting(unit: Path) -
     assert s["User"] == "jiaohao" and s["StateDirectory"] == "jiaohao" and s["WorkingDirectory"] == "/var/lib/jiaohao"
     assert "ExecCondition" in s  # missing settings: said once, no restart (a skip never restarts)
     assert (SYSTEMD / unit.name.replace(".service", ".path")).is_file()
+
+
+def test_saving_the_office_file_restarts_a_running_hub_only_once_the_file_checks() -> None:
+    # A .path unit only *starts* its unit, and starting an active hub does nothing (seen under a booted systemd,
+    # scripts/test-pi-boot): the path starts a oneshot that restarts the hub, after the hub's own check.
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp.read(SYSTEMD / "jiaohao-hub.path", encoding="utf-8")
+    assert cp["Path"]["Unit"] == "jiaohao-hub-restart.service"
+    restart = service(SYSTEMD / "jiaohao-hub-restart.service")
+    assert restart["Type"] == "oneshot"
+    assert restart["ExecCondition"] == service(SYSTEMD / "jiaohao-hub.service")["ExecCondition"]
+    assert restart["ExecStart"] == "+/usr/bin/systemctl restart --no-block jiaohao-hub.service"
+    assert "jiaohao-hub-restart.service" in (ROOT / "scripts" / "install-pi").read_text("utf-8")
 
 
 def test_the_hub_starts_after_the_clock_is_set() -> None:
@@ -174,7 +191,7 @@ def test_every_shell_script_is_shellcheck_clean() -> None:
         pytest.skip("shellcheck is not installed here (scripts/test installs it)")
     scripts = shell_scripts()
     assert {p.name for p in scripts} >= {"install-pi", "test-pi-install", "test-mdns", "pin-pi", "jiaohao-unit",
-                                         "_env.sh", "test"}
+                                         "_env.sh", "test", "test-pi-boot", "test-pi-boot-guest"}
     r = subprocess.run(["shellcheck", "-x", "-P", "SCRIPTDIR", *map(str, scripts)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
