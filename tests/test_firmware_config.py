@@ -288,6 +288,16 @@ def _started_beside_the_suite(run: Path, timeout_s: float) -> tuple[int, str]:
     return rc, (run / "log").read_text("utf-8", errors="replace")
 
 
+def test_the_booted_hub_check_says_skip_without_its_cache(tmp_path: Path) -> None:
+    # scripts/test-pi-boot (run by hand: about 14 minutes under qemu's emulation here) skips in one line, with
+    # exit 0, where it cannot run: no root, no qemu, or no cached bookworm root as here.
+    r = subprocess.run([str(ROOT / "scripts" / "test-pi-boot")], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "JIAOHAO_TEST_CACHE": str(tmp_path / "none")})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("test-pi-boot: SKIP: ") and r.stdout.count("\n") == 1, r.stdout
+    assert not list(tmp_path.iterdir())  # nothing made
+
+
 @pytest.mark.timeout(1500)
 def test_install_pi_in_a_bookworm_root() -> None:
     run = os.environ.get("JIAOHAO_PI_INSTALL_RUN")
