@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -92,20 +93,27 @@ def test_report_pages_pass_axe_and_carry_labelled_svg_charts(floor):
         page.close()
 
 
-def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(floor, tmp_path):
+def _print_a4(floor, report: str, pdf: Path, on_paper=None) -> str:
+    """The report page as the supervisor's Chromium prints it to an A4 PDF; the text of its first page."""
     if not shutil.which("pdftotext"):
         pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
-    url, month = floor.url, this_month()
+    url = floor.url
     with browser() as b:
         page = b.new_page(viewport=DESK, locale="zh-TW")
         log_in(page, url, "boss")
         page.wait_for_url(url + "/supervisor")
-        page.goto(f"{url}/reports/clerks?month={month}")
-        pdf = tmp_path / "clerks.pdf"
+        page.goto(f"{url}/reports/{report}?month={this_month()}")
         page.emulate_media(media="print")
+        if on_paper is not None:
+            on_paper(page)
         page.pdf(path=str(pdf), format="A4", print_background=True)
-    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
-                           text=True, timeout=30, check=True).stdout
+    return subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, timeout=30, check=True).stdout
+
+
+def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(floor, tmp_path):
+    month, pdf = this_month(), tmp_path / "clerks.pdf"
+    first = _print_a4(floor, "clerks", pdf)
     assert "承辦員績效評比" in first and f"{int(month[:4]) - 1911}年" in first
     assert "名次" in first and "積點" in first and "counter-3" in first  # the table, with its rows
     assert "下載 CSV" not in first and "登出" not in first  # no navigation on paper
@@ -114,20 +122,11 @@ def test_the_clerk_ranking_prints_on_a4_with_its_title_and_table_on_page_one(flo
 
 
 def test_satisfaction_prints_each_counters_growth_and_small_line_on_page_one(floor, tmp_path):
-    if not shutil.which("pdftotext"):
-        pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
-    url, month = floor.url, this_month()
-    with browser() as b:
-        page = b.new_page(viewport=DESK, locale="zh-TW")
-        log_in(page, url, "boss")
-        page.wait_for_url(url + "/supervisor")
-        page.goto(f"{url}/reports/satisfaction?month={month}")
-        page.emulate_media(media="print")
+    def small_lines_printed(page) -> None:
         assert page.locator("td.spark svg").first.is_visible()  # the small lines are printed, not hidden
-        pdf = tmp_path / "satisfaction.pdf"
-        page.pdf(path=str(pdf), format="A4", print_background=True)
-    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"], capture_output=True,
-                           text=True, timeout=30, check=True).stdout
+
+    month = this_month()
+    first = _print_a4(floor, "satisfaction", tmp_path / "satisfaction.pdf", small_lines_printed)
     assert "服務滿意度" in first and f"{int(month[:4]) - 1911}年" in first
     assert "各櫃台" in first and "3號綜合" in first and "較上月" in first
     assert "100.0 %" in first  # counter 3's one rating, 很滿意

@@ -17,21 +17,8 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("JIAOHAO_CLIPS", str(tmp_path / "clips"))  # the clips made for the web board go here
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(tmp_path / "demo.db"),
-                             "--port", str(port), "--out", str(tmp_path / "out"), "--no-history", "--headless"],
-                            cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            bufsize=1)
+    proc, out = _start_up(tmp_path / "demo.db", port, tmp_path / "out", "--no-history", "--headless")
     try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line, "jiaohao up exited early: " + "".join(lines)
-            lines.append(line)
-            if line.startswith("Ctrl-C stops everything"):
-                break
-        out = "".join(lines)
         assert "jiaohao is up with the demo office" in out and f"127.0.0.1:{port}" in out
         assert "First start" not in out  # --no-history: the database starts empty
         assert "the board: --headless, so it is drawn to" in out
@@ -78,10 +65,10 @@ def test_up_starts_the_demo_hub_and_stops_cleanly(tmp_path, monkeypatch):
         proc.stdout.close()
 
 
-def _start_up(db, port: int, out_dir) -> tuple[subprocess.Popen, str]:
+def _start_up(db, port: int, out_dir, *options: str) -> tuple[subprocess.Popen, str]:
     """`jiaohao up` until it says it is up (no screen: the board draws to a PNG); its output so far."""
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "up", "--db", str(db), "--port", str(port),
-                             "--out", str(out_dir)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             "--out", str(out_dir), *options], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     lines: list[str] = []
     deadline = time.monotonic() + 180
